@@ -1,0 +1,245 @@
+"""Mosquitto configuration for a site, and a harness that runs a real broker.
+
+:func:`render_acl` derives the ACL from the topic contract (by ``%u``, never ``%c``):
+a node may publish only under its own node path and read only its own ``cmd/`` and the
+site's ``sync/``; the console reads and writes the whole site.  :func:`password_line`
+writes Mosquitto 2's PBKDF2-SHA512 (``$7$``) hashes with the standard library, so no
+plaintext password is ever on disk.  :class:`MosquittoBroker` starts ``mosquitto`` on a
+free loopback port with that configuration and stops it by its own PID.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import hashlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from mqtt_topics import LobbygateError
+from mqtt_topics import topics as T
+
+#: PBKDF2 iterations Mosquitto 2 uses by default for ``$7$`` hashes.
+PBKDF2_ITERATIONS = 101
+
+
+class BrokerError(LobbygateError):
+    """The broker could not be configured, started or stopped."""
+
+
+def password_line(username: str, password: str, *, salt: bytes | None = None,
+                  iterations: int = PBKDF2_ITERATIONS) -> str:
+    """One ``password_file`` line in Mosquitto 2's ``$7$`` (PBKDF2-SHA512) format."""
+    if ":" in username or not username:
+        raise BrokerError(f"bad broker username {username!r}")
+    salt = salt if salt is not None else secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, 64)
+    return (f"{username}:$7${iterations}${base64.b64encode(salt).decode()}"
+            f"${base64.b64encode(digest).decode()}")
+
+
+def render_acl(site: str, *, console_user: str = "console",
+               observers: Iterable[str] = ()) -> str:
+    """The ``acl_file`` text for one site.
+
+    Node users are named after their node id; their rights come from ``pattern`` lines
+    with ``%u``.  ``observers`` get read-only access to the whole site (monitoring, tests)."""
+    prefix = T.site_filter(site)[:-2]  # lobbygate/v1/{site}
+    lines = [
+        "# lobbygate broker ACL, generated from mqtt_topics; do not edit by hand.",
+        f"# site {site}: nodes by %u (username = node id), console {console_user}.",
+        f"user {console_user}",
+        f"topic readwrite {prefix}/#",
+        "",
+    ]
+    for obs in observers:
+        lines += [f"user {obs}", f"topic read {prefix}/#", ""]
+    lines += [
+        "# every node: its own path only",
+        f"pattern write {prefix}/%u/status",
+        f"pattern write {prefix}/%u/event/#",
+        f"pattern write {prefix}/%u/telemetry/#",
+        f"pattern write {prefix}/%u/cmd_result",
+        f"pattern read {prefix}/%u/cmd/#",
+        f"pattern read {prefix}/sync/#",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_conf(*, port: int, password_file: Path, acl_file: Path, data_dir: Path,
+                bind: str = "127.0.0.1", persistence: bool = True,
+                log_file: Path | None = None) -> str:
+    """``mosquitto.conf`` text: one plain listener (TLS is added by provisioning),
+    ``allow_anonymous false``, passwords, ACL, TCP_NODELAY, persistence."""
+    lines = [
+        "# lobbygate mosquitto.conf, generated; do not edit by hand.",
+        "per_listener_settings false",
+        "allow_anonymous false",
+        f"password_file {password_file}",
+        f"acl_file {acl_file}",
+        f"listener {port} {bind}",
+        "set_tcp_nodelay true",
+        "max_queued_messages 100000",
+        f"persistence {'true' if persistence else 'false'}",
+        f"persistence_location {data_dir}/",
+        "autosave_interval 60",
+        "log_type error",
+        "log_type warning",
+        "log_type notice",
+        f"log_dest file {log_file}" if log_file else "log_dest stderr",
+    ]
+    if os.geteuid() == 0:  # mosquitto would otherwise drop to user 'mosquitto' and lose our files
+        lines.append(f"user {getpass.getuser()}")
+    return "\n".join(lines) + "\n"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago on ``host``."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class BrokerAccount:
+    """A broker user name and password (the password is never written in clear)."""
+
+    username: str
+    password: str
+
+
+@dataclass
+class MosquittoBroker:
+    """A real Mosquitto for one site, configured as lobbygate configures production.
+
+    ``directory``: where config, password file, ACL, log and persistence live;
+    ``site``: the site id; ``nodes``: node ids to create accounts for (random passwords);
+    ``port``: 0 (default) picks a free port.  Use as a context manager or call
+    :meth:`start` / :meth:`stop`; :meth:`stop` is idempotent and kills only our own PID."""
+
+    directory: Path
+    site: str
+    nodes: Iterable[str] = ()
+    console_user: str = "console"
+    observers: Iterable[str] = ("observer",)
+    port: int = 0
+    host: str = "127.0.0.1"
+    executable: str = field(default_factory=lambda: shutil.which("mosquitto") or "/usr/sbin/mosquitto")
+    accounts: dict[str, BrokerAccount] = field(default_factory=dict, init=False)
+    _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
+
+    # -- configuration ---------------------------------------------------------------
+    def add_account(self, username: str, password: str | None = None) -> BrokerAccount:
+        """Create (or replace) an account; call :meth:`reload` if the broker runs."""
+        acct = BrokerAccount(username, password or secrets.token_urlsafe(18))
+        self.accounts[username] = acct
+        return acct
+
+    def write_config(self) -> Path:
+        """Write passwd, ACL and conf into ``directory``; returns the conf path."""
+        d = Path(self.directory)
+        (d / "data").mkdir(parents=True, exist_ok=True)
+        if not self.accounts:
+            self.add_account(self.console_user)
+            for obs in self.observers:
+                self.add_account(obs)
+            for node in self.nodes:
+                T.check_node_id(node)
+                self.add_account(node)
+        if not self.port:
+            self.port = free_port(self.host)
+        pw = d / "passwd"
+        pw.write_text("".join(password_line(a.username, a.password) + "\n"
+                              for a in self.accounts.values()))
+        acl = d / "acl"
+        acl.write_text(render_acl(self.site, console_user=self.console_user, observers=self.observers))
+        for p in (pw, acl):
+            p.chmod(0o600)
+        conf = d / "mosquitto.conf"
+        conf.write_text(render_conf(port=self.port, password_file=pw, acl_file=acl,
+                                    data_dir=d / "data", bind=self.host, log_file=d / "mosquitto.log"))
+        return conf
+
+    # -- process ---------------------------------------------------------------------
+    @property
+    def pid(self) -> int | None:
+        """The broker's PID while it runs."""
+        return self._proc.pid if self._proc and self._proc.poll() is None else None
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+    def start(self, *, timeout_s: float = 10.0) -> "MosquittoBroker":
+        """Start the broker and return once it accepts TCP connections (or raise)."""
+        if self.running:
+            return self
+        if not Path(self.executable).exists():
+            raise BrokerError(f"mosquitto not found at {self.executable}: apt-get install mosquitto")
+        conf = self.write_config()
+        self._proc = subprocess.Popen([self.executable, "-c", str(conf)], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
+                log = (Path(self.directory) / "mosquitto.log")
+                err += log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                self._proc = None
+                raise BrokerError(f"mosquitto exited at start: {err.strip()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.01)  # readiness poll of a child process, bounded by timeout_s
+        self.stop()
+        raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout_s}s")
+
+    def stop(self, *, timeout_s: float = 5.0) -> None:
+        """Stop our broker by PID (SIGTERM, then SIGKILL).  Idempotent."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=timeout_s)
+        if proc.stderr:
+            proc.stderr.close()
+
+    def kill(self) -> None:
+        """SIGKILL the broker (a crash), keeping its port for :meth:`start`."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(timeout=5)
+        self.stop()
+
+    def reload(self) -> None:
+        """Re-write config and SIGHUP the broker so new accounts take effect."""
+        self.write_config()
+        if self._proc and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
+
+    def credentials(self, username: str) -> Mapping[str, object]:
+        """``host``/``port``/``username``/``password`` for a client config."""
+        a = self.accounts[username]
+        return {"host": self.host, "port": self.port, "username": a.username, "password": a.password}
+
+    def __enter__(self) -> "MosquittoBroker":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,9 @@
+"""Card readers: each turns a wire format into :class:`~hardware.readers.card.CardRead` values."""
+
+from hardware.readers.card import CardRead
+from hardware.readers.rdm6300 import (CardFrame, Rdm6300Decoder, Rdm6300Reader, encode_frame,
+                                      frame_checksum)
+from hardware.readers.repeat import RepeatFilter
+
+__all__ = ["CardFrame", "CardRead", "Rdm6300Decoder", "Rdm6300Reader", "RepeatFilter",
+           "encode_frame", "frame_checksum"]

@@ -1,0 +1,7 @@
+"""Simulators speaking the real wire formats, shipped for tests, benches and the demo."""
+
+from hardware.sim.pins import pin_state, press, release
+from hardware.sim.pty import PtyPair
+from hardware.sim.rdm6300 import Rdm6300Simulator
+
+__all__ = ["PtyPair", "Rdm6300Simulator", "pin_state", "press", "release"]

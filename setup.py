@@ -16,7 +16,7 @@ setup(
         "edge": ["samples/*.toml"],
         "web": ["templates/**/*.html", "templates/*.html", "static/*", "static/**/*",
                 "translations/*/LC_MESSAGES/*.po", "translations/*/LC_MESSAGES/*.mo"],
-        "firmware": ["systemd/*", "udev/*", "boot/*", "mosquitto/*"],
+        "firmware": ["systemd/*", "udev/*", "boot/*", "mosquitto/*", "*.sh", "README.md"],
     },
     install_requires=[
         "paho-mqtt>=2.1,<3",
@@ -28,6 +28,7 @@ setup(
         "flask-wtf>=1.2,<2",
         "waitress>=3.0,<4",
         "tinydb>=4.8,<5",
+        "cryptography>=42",
     ],
     extras_require={
         "test": ["pytest>=8", "playwright>=1.40"],

@@ -4,8 +4,10 @@
 a node may publish only under its own node path and read only its own ``cmd/`` and the
 site's ``sync/``; the console reads and writes the whole site.  :func:`password_line`
 writes Mosquitto 2's PBKDF2-SHA512 (``$7$``) hashes with the standard library, so no
-plaintext password is ever on disk.  :class:`MosquittoBroker` starts ``mosquitto`` on a
-free loopback port with that configuration and stops it by its own PID.
+plaintext password is ever on disk.  :func:`render_conf` writes ``mosquitto.conf`` with a
+plain listener, a :class:`TlsListener`, or both (``lobbygate broker-config`` renders the
+production one).  :class:`MosquittoBroker` starts ``mosquitto`` on a free loopback port with a
+plain-listener configuration for tests and stops it by its own PID.
 """
 
 from __future__ import annotations
@@ -75,18 +77,57 @@ def render_acl(site: str, *, console_user: str = "console",
     return "\n".join(lines)
 
 
-def render_conf(*, port: int, password_file: Path, acl_file: Path, data_dir: Path,
+@dataclass(frozen=True)
+class TlsListener:
+    """A TLS listener for :func:`render_conf`.
+
+    ``port``: TCP port, default 8883; ``bind``: address, "" (default) = every interface;
+    ``cafile``/``certfile``/``keyfile``: the site CA, the broker's certificate and its key;
+    ``tls_version``: the *minimum* protocol version (Mosquitto 2), default ``tlsv1.2``;
+    ``require_certificate``: also demand a client certificate signed by the CA (default False:
+    nodes log in with a password over TLS)."""
+
+    cafile: Path
+    certfile: Path
+    keyfile: Path
+    port: int = 8883
+    bind: str = ""
+    tls_version: str = "tlsv1.2"
+    require_certificate: bool = False
+
+    def lines(self) -> list[str]:
+        if self.tls_version not in ("tlsv1.2", "tlsv1.3"):
+            raise BrokerError(f"tls_version must be tlsv1.2 or tlsv1.3, got {self.tls_version!r}")
+        return [
+            f"listener {self.port} {self.bind}".rstrip(),
+            f"cafile {self.cafile}",
+            f"certfile {self.certfile}",
+            f"keyfile {self.keyfile}",
+            f"tls_version {self.tls_version}",
+            f"require_certificate {'true' if self.require_certificate else 'false'}",
+        ]
+
+
+def render_conf(*, port: int | None, password_file: Path, acl_file: Path, data_dir: Path,
                 bind: str = "127.0.0.1", persistence: bool = True,
-                log_file: Path | None = None) -> str:
-    """``mosquitto.conf`` text: one plain listener (TLS is added by provisioning),
-    ``allow_anonymous false``, passwords, ACL, TCP_NODELAY, persistence."""
+                log_file: Path | None = None, tls: TlsListener | None = None,
+                run_as: str | None = None, pid_file: Path | None = None) -> str:
+    """``mosquitto.conf`` text: ``allow_anonymous false``, passwords, ACL, TCP_NODELAY,
+    persistence, and one or two listeners.
+
+    ``port``/``bind``: a plain listener (the test harness; on the console host a loopback-only
+    one for the console), None for none; ``tls``: a :class:`TlsListener` (production nodes);
+    ``run_as``: the user Mosquitto drops to when started as root (None = when run as root, the
+    current user, as the test harness needs); ``pid_file``: where Mosquitto writes its PID (so
+    provisioning can SIGHUP it)."""
+    if port is None and tls is None:
+        raise BrokerError("render_conf needs a plain port, a TLS listener, or both")
     lines = [
         "# lobbygate mosquitto.conf, generated; do not edit by hand.",
         "per_listener_settings false",
         "allow_anonymous false",
         f"password_file {password_file}",
         f"acl_file {acl_file}",
-        f"listener {port} {bind}",
         "set_tcp_nodelay true",
         "max_queued_messages 100000",
         f"persistence {'true' if persistence else 'false'}",
@@ -97,8 +138,16 @@ def render_conf(*, port: int, password_file: Path, acl_file: Path, data_dir: Pat
         "log_type notice",
         f"log_dest file {log_file}" if log_file else "log_dest stderr",
     ]
-    if os.geteuid() == 0:  # mosquitto would otherwise drop to user 'mosquitto' and lose our files
+    if pid_file:
+        lines.append(f"pid_file {pid_file}")
+    if run_as:
+        lines.append(f"user {run_as}")
+    elif os.geteuid() == 0:  # mosquitto would otherwise drop to user 'mosquitto' and lose our files
         lines.append(f"user {getpass.getuser()}")
+    if port is not None:
+        lines += ["", f"listener {port} {bind}"]
+    if tls is not None:
+        lines += [""] + tls.lines()
     return "\n".join(lines) + "\n"
 
 

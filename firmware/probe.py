@@ -30,15 +30,18 @@ class Message:
 class MqttProbe:
     """Subscribe to ``topic_filter`` on ``host:port`` as ``username``; keep all messages.
 
-    ``protocol``: ``mqtt.MQTTv311`` (default) or ``mqtt.MQTTv5``."""
+    ``protocol``: ``mqtt.MQTTv311`` (default) or ``mqtt.MQTTv5``; ``ca_file``: connect over TLS,
+    trusting this CA (default None: plain TCP)."""
 
     def __init__(self, *, host: str, port: int, username: str, password: str,
                  topic_filter: str, qos: int = 1, protocol: int = mqtt.MQTTv311,
-                 client_id: str = "") -> None:
+                 client_id: str = "", ca_file: str | None = None) -> None:
         self._host, self._port, self._filter, self._qos = host, port, topic_filter, qos
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                                    protocol=protocol)
         self._client.username_pw_set(username, password)
+        if ca_file:  # TLS, verifying the broker against the site CA
+            self._client.tls_set(ca_certs=str(ca_file))
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe

@@ -32,3 +32,13 @@ class ConfigError(EdgeError):
     def __init__(self, errors: Iterable[str] | str) -> None:
         self.errors: list[str] = [errors] if isinstance(errors, str) else list(errors)
         super().__init__("; ".join(self.errors) if self.errors else "invalid configuration")
+
+
+class CommandArgumentError(EdgeError, ValueError):
+    """A signed, verified command carries arguments its handler cannot accept (unknown relay,
+    pulse longer than allowed...). Answered with ``bad_payload: <message>``; the node goes on."""
+
+
+class NodeError(EdgeError):
+    """The node runtime could not start or was used in the wrong state (started twice, a
+    required output could not be created...). The message says what and why."""

@@ -22,7 +22,7 @@ COMMANDS: dict[str, str] = {
     "boot-config": "firmware.boot_config:main",    # the Pi's config.txt / cmdline.txt lines
     "console": "web.cli:console_main",  # run the console: lobbygate console --config console.toml
     "user": "web.cli:user_main",        # manage console users: lobbygate user add NAME --role admin
-    # "demo": "lobbygate.demo:main",  # broker + console + simulated nodes
+    "demo": "lobbygate.demo:main",      # broker + console + simulated nodes; --check
 }
 
 LOG_FORMAT = "%(asctime)s %(levelname).1s %(name)s: %(message)s"

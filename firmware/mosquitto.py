@@ -129,7 +129,7 @@ def render_conf(*, port: int | None, password_file: Path, acl_file: Path, data_d
         f"password_file {password_file}",
         f"acl_file {acl_file}",
         "set_tcp_nodelay true",
-        "max_queued_messages 100000",
+        "max_queued_messages 1000000",  # per client: the console's persistent session while it is down
         f"persistence {'true' if persistence else 'false'}",
         f"persistence_location {data_dir}/",
         "autosave_interval 60",

@@ -152,16 +152,29 @@ class DemoSite:
                               "--password-stdin"],
                        input=(self.admin_password + "\n").encode(), check=True,
                        stdout=subprocess.DEVNULL)
-        log_file = open(self.directory / "console" / "console.log", "ab")
-        self.console = subprocess.Popen(cli + ["console", "--config", str(conf)],
-                                        stdin=subprocess.DEVNULL, stdout=log_file,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        log_file.close()
-        if not wait_until(self._console_listening, timeout_s=timeout_s):
-            raise RuntimeError(f"the console did not start; see {self.directory}/console/console.log")
+        self._console_conf = conf
+        self.start_console(timeout_s=timeout_s)
         for spec in NODES:
             self.nodes[spec.node_id] = Node(self.node_config(spec)).start()
         return self
+
+    def start_console(self, *, timeout_s: float = 30.0) -> None:
+        """Start ``lobbygate console`` as a child process; return once it serves HTTP."""
+        log_file = open(self.directory / "console" / "console.log", "ab")
+        self.console = subprocess.Popen(
+            [sys.executable, "-m", "lobbygate.cli", "console", "--config", str(self._console_conf)],
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        log_file.close()
+        if not wait_until(self._console_listening, timeout_s=timeout_s):
+            raise RuntimeError(f"the console did not start; see {self.directory}/console/console.log")
+
+    def kill_console(self) -> None:
+        """SIGKILL the console by its PID (a crash); :meth:`start_console` brings it back."""
+        proc, self.console = self.console, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
 
     def _console_listening(self) -> bool:
         if self.console is None or self.console.poll() is not None:

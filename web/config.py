@@ -1,0 +1,522 @@
+"""Console configuration: ``console.toml`` validated against a schema written as data.
+
+:data:`SCHEMA` lists every section and key with its type, default, range or choices and a
+one-line description. :func:`load_config` reads a file and :func:`parse_config` a mapping; both
+check *everything* and raise one :class:`~web.errors.ConsoleConfigError` whose ``errors`` name
+each offending key by its path (``console.listen_port: must be <= 65535, got 70000``), so an
+operator fixes them all in one go. The result is a frozen :class:`ConsoleConfig`.
+
+A secret key (``console.secret_key`` or ``console.secret_key_file``) is required: there is no
+default secret anywhere, and the console refuses to start without one.
+
+Relative paths are taken relative to the config file's directory. Secrets given as files
+(secret key, broker password, node command keys) are read when the config is loaded, so a
+missing file is reported with the other errors. A top-level ``include = ["nodes.toml"]`` merges
+the ``[mqtt]`` and ``[nodes.<id>]`` tables that ``lobbygate provision`` writes.
+
+Example::
+
+    [console]
+    site = "sunny-garden"
+    db = "/var/lib/lobbygate/console.sqlite"
+    users_db = "/var/lib/lobbygate/users.json"
+    secret_key_file = "/etc/lobbygate/console.secret"
+    listen_host = "0.0.0.0"
+    listen_port = 8080
+
+    [mqtt]
+    host = "localhost"
+    port = 8883
+    username = "console"
+    password_file = "/etc/lobbygate/console.password"
+    tls = true
+    ca_file = "/etc/lobbygate/ca.crt"
+
+    [nodes.lobby]
+    command_key_file = "/etc/lobbygate/keys/lobby.key"
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from mqtt_topics import ContractError
+from mqtt_topics.topics import check_id, check_node_id
+
+from .errors import ConsoleConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .services import ServicesConfig
+
+__all__ = ["Key", "Section", "SCHEMA", "SUPPORTED_LANGUAGES", "MIN_SECRET_KEY_CHARS",
+           "MqttSettings", "ConsoleConfig", "load_config", "parse_config"]
+
+#: Languages the console ships catalogues for; the first is the default.
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("zh_CN", "en")
+#: Shortest secret key accepted (characters). ``python -c "import secrets;
+#: print(secrets.token_hex(32))"`` makes a good one.
+MIN_SECRET_KEY_CHARS = 32
+#: Shortest node command key accepted (bytes).
+MIN_COMMAND_KEY_BYTES = 16
+_HEX_RE = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
+
+
+# -- the schema, as data ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Key:
+    """One setting.
+
+    ``type``: ``"str"``, ``"int"``, ``"float"`` (an int is accepted), ``"bool"``, ``"path"``
+    (a string, made absolute against the config's directory), ``"list[str]"``; ``required``;
+    ``default`` (used when absent and not required); ``choices``; ``min`` / ``max`` (inclusive);
+    ``check``: returns an error sentence for a bad value or None; ``doc``: one line."""
+
+    type: str
+    required: bool = False
+    default: Any = None
+    choices: tuple[Any, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    check: Callable[[Any], str | None] | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A ``[table]``, or with ``per_id`` a family of ``[section.<id>]`` tables."""
+
+    keys: Mapping[str, Key]
+    required: bool = False
+    per_id: bool = False
+    doc: str = ""
+
+
+def _check_site(v: str) -> str | None:
+    try:
+        check_id(v, "site")
+    except ContractError as exc:
+        return str(exc)
+    return None
+
+
+def _check_nonempty(v: str) -> str | None:
+    return None if v.strip() else "must not be empty"
+
+
+def _check_secret(v: str) -> str | None:
+    if len(v.strip()) < MIN_SECRET_KEY_CHARS:
+        return f"must be at least {MIN_SECRET_KEY_CHARS} characters, got {len(v.strip())}"
+    return None
+
+
+def _check_hex_key(v: str) -> str | None:
+    if not _HEX_RE.match(v):
+        return "must be an even number of hex digits"
+    if len(v) // 2 < MIN_COMMAND_KEY_BYTES:
+        return (f"must be at least {MIN_COMMAND_KEY_BYTES} bytes ({2 * MIN_COMMAND_KEY_BYTES} "
+                f"hex digits), got {len(v) // 2}")
+    return None
+
+
+def _check_languages(v: list[str]) -> str | None:
+    bad = [x for x in v if x not in SUPPORTED_LANGUAGES]
+    if bad:
+        return f"unsupported language(s) {bad}; supported: {', '.join(SUPPORTED_LANGUAGES)}"
+    if not v:
+        return "must list at least one language"
+    return None
+
+
+def _check_timezone(v: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(v)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {v!r} (use an IANA name like 'Asia/Shanghai')"
+    return None
+
+
+SCHEMA: dict[str, Section] = {
+    "console": Section(required=True, doc="the console itself", keys={
+        "site": Key("str", required=True, check=_check_site,
+                    doc="site id, [a-z0-9-]{1,32}, as in the MQTT topics"),
+        "db": Key("path", required=True, doc="SQLite database (events, alarms, audit log)"),
+        "users_db": Key("path", required=True, doc="users file (TinyDB JSON)"),
+        "secret_key": Key("str", check=_check_secret,
+                          doc="session signing key, >= 32 characters (or secret_key_file); required"),
+        "secret_key_file": Key("path", doc="file holding the session signing key (first line)"),
+        "listen_host": Key("str", default="127.0.0.1", check=_check_nonempty,
+                           doc="address the web server listens on"),
+        "listen_port": Key("int", default=8080, min=0, max=65_535,
+                           doc="TCP port the web server listens on (0: any free port)"),
+        "threads": Key("int", default=32, min=4, max=512,
+                       doc="web server worker threads; each live dashboard holds one"),
+        "languages": Key("list[str]", default=SUPPORTED_LANGUAGES, check=_check_languages,
+                         doc="languages offered in the interface"),
+        "default_language": Key("str", default="zh_CN", choices=SUPPORTED_LANGUAGES,
+                                doc="language before a user chooses one"),
+        "timezone": Key("str", default="Asia/Shanghai", check=_check_timezone,
+                        doc="time zone times are shown and entered in (IANA name)"),
+        "max_clock_skew_s": Key("float", default=30.0, min=0, max=86_400,
+                                doc="node clock offset flagged in red above this, seconds"),
+        "secure_cookies": Key("bool", default=False,
+                              doc="mark cookies Secure: set true when served over HTTPS"),
+        "trusted_proxies": Key("int", default=0, min=0, max=5,
+                               doc="reverse proxies in front whose X-Forwarded-For is trusted"),
+        "session_hours": Key("float", default=12.0, min=0.1, max=24 * 30,
+                             doc="how long a log-in lasts, hours"),
+        "login_failures_per_minute": Key("int", default=10, min=1, max=1_000,
+                                         doc="failed log-ins allowed per account and per address"),
+    }),
+    "mqtt": Section(doc="the broker connection (absent: run without a broker)", keys={
+        "host": Key("str", required=True, check=_check_nonempty, doc="broker host name or address"),
+        "port": Key("int", min=1, max=65_535, doc="broker port (default 1883, or 8883 with tls)"),
+        "username": Key("str", default="console", check=_check_nonempty, doc="broker user"),
+        "password": Key("str", doc="broker password (or password_file)"),
+        "password_file": Key("path", doc="file holding the broker password (first line)"),
+        "tls": Key("bool", default=False, doc="connect with TLS"),
+        "ca_file": Key("path", doc="CA certificate bundle for TLS (default: the system's)"),
+        "client_id": Key("str", default="lobbygate-console", check=_check_nonempty,
+                         doc="MQTT client id"),
+    }),
+    "nodes": Section(per_id=True, doc="one [nodes.<id>] per node the console may command", keys={
+        "command_key": Key("str", check=_check_hex_key,
+                           doc="the node's HMAC command key, hex, >= 16 bytes (or command_key_file)"),
+        "command_key_file": Key("path", doc="file holding the node's command key as hex"),
+    }),
+}
+
+
+# -- the result ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """Broker connection of the console."""
+
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False, default="")
+    tls: bool = False
+    ca_file: Path | None = None
+    client_id: str = "lobbygate-console"
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """A validated console configuration; see :data:`SCHEMA` for each setting.
+
+    ``secret_key`` signs session cookies (never printed); ``node_keys`` maps node id to its
+    HMAC command key (bytes); ``mqtt`` is None to run without a broker (demo, tests);
+    ``source``: the file it came from, if any."""
+
+    site: str
+    db_path: Path
+    users_db_path: Path
+    secret_key: str = field(repr=False, default="")
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    threads: int = 32
+    languages: tuple[str, ...] = SUPPORTED_LANGUAGES
+    default_language: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+    max_clock_skew_s: float = 30.0
+    secure_cookies: bool = False
+    trusted_proxies: int = 0
+    session_hours: float = 12.0
+    login_failures_per_minute: int = 10
+    mqtt: MqttSettings | None = None
+    node_keys: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    source: Path | None = None
+
+    def services_config(self) -> "ServicesConfig":
+        """The data layer's settings (:class:`web.services.ServicesConfig`) for this console."""
+        from .ingest import BrokerSettings
+        from .services import ServicesConfig
+
+        broker = None
+        if self.mqtt is not None:
+            broker = BrokerSettings(host=self.mqtt.host, port=self.mqtt.port,
+                                    username=self.mqtt.username, password=self.mqtt.password,
+                                    client_id=self.mqtt.client_id, tls=self.mqtt.tls,
+                                    ca_file=str(self.mqtt.ca_file) if self.mqtt.ca_file else None)
+        return ServicesConfig(db_path=self.db_path, site=self.site, broker=broker,
+                              node_keys=dict(self.node_keys),
+                              max_clock_skew_s=self.max_clock_skew_s)
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+_TYPE_WORDS = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
+               "path": "a path string", "list[str]": "a list of strings"}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return f"a {'table' if isinstance(value, dict) else 'list'}"
+    return repr(value)
+
+
+def _coerce(key: Key, value: Any, base_dir: Path) -> tuple[Any, str | None]:
+    """(value converted, None) or (None, error sentence)."""
+    t = key.type
+    ok = {
+        "str": isinstance(value, str),
+        "path": isinstance(value, str) and bool(value),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "list[str]": isinstance(value, list) and all(isinstance(v, str) for v in value),
+    }[t]
+    if not ok:
+        return None, f"must be {_TYPE_WORDS[t]}, got {_show(value)}"
+    if t == "float":
+        value = float(value)
+        if not math.isfinite(value):
+            return None, f"must be a finite number, got {value}"
+    if t == "path":
+        p = Path(os.path.expanduser(value))
+        value = p if p.is_absolute() else (base_dir / p)
+    if key.choices and value not in key.choices:
+        return None, f"must be one of {', '.join(str(c) for c in key.choices)}, got {_show(value)}"
+    if key.min is not None and value < key.min:
+        return None, f"must be >= {key.min:g}, got {value}"
+    if key.max is not None and value > key.max:
+        return None, f"must be <= {key.max:g}, got {value}"
+    if key.check is not None:
+        problem = key.check(value)
+        if problem:
+            return None, problem
+    if t == "list[str]":
+        value = tuple(value)
+    return value, None
+
+
+def _unknown(path: str, name: str, known: Any, what: str = "key") -> str:
+    near = difflib.get_close_matches(name, list(known), n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    return f"{path}: unknown {what}{hint}"
+
+
+def _validate_table(prefix: str, table: Any, section: Section, base_dir: Path,
+                    errors: list[str]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        errors.append(f"{prefix}: must be a table, got {_show(table)}")
+        return {k: None for k in section.keys}
+    out: dict[str, Any] = {}
+    for name in table:
+        if name not in section.keys:
+            errors.append(_unknown(f"{prefix}.{name}", name, section.keys))
+    for name, key in section.keys.items():
+        path = f"{prefix}.{name}"
+        if name not in table:
+            if key.required:
+                errors.append(f"{path}: required")
+            out[name] = key.default
+            continue
+        value, problem = _coerce(key, table[name], base_dir)
+        if problem:
+            errors.append(f"{path}: {problem}")
+        out[name] = value
+    return out
+
+
+def _read_secret(path: Path | None, where: str, errors: list[str]) -> str | None:
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        errors.append(f"{where}: cannot read {path}: {reason}")
+        return None
+    line = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if not line:
+        errors.append(f"{where}: {path} is empty")
+        return None
+    return line
+
+
+def _one_of(section: str, raw: Mapping[str, Any], value_key: str, file_key: str,
+            errors: list[str], *, required: str) -> str | None:
+    """Which of ``value_key`` / ``file_key`` was given (both: an error; neither: ``required``
+    is the error sentence, or "" for optional)."""
+    given = [k for k in (value_key, file_key) if k in raw]
+    if len(given) == 2:
+        errors.append(f"{section}.{file_key}: give {value_key} or {file_key}, not both")
+        return None
+    if not given:
+        if required:
+            errors.append(f"{section}.{value_key}: {required}")
+        return None
+    return given[0]
+
+
+def _merge_includes(data: Mapping[str, Any], base: Path, errors: list[str]) -> dict[str, Any]:
+    """``data`` with the ``[mqtt]`` and ``[nodes.*]`` tables of its ``include`` files merged in."""
+    merged = {k: v for k, v in data.items() if k != "include"}
+    includes = data.get("include", [])
+    if not isinstance(includes, list) or not all(isinstance(i, str) and i for i in includes):
+        errors.append(f"include: must be a list of file names, got {_show(includes)}")
+        return merged
+    for name in includes:
+        p = Path(os.path.expanduser(name))
+        p = p if p.is_absolute() else base / p
+        try:
+            with p.open("rb") as fh:
+                extra = tomllib.load(fh)
+        except OSError as exc:
+            errors.append(f"include: cannot read {p}: {exc.strerror or exc}")
+            continue
+        except tomllib.TOMLDecodeError as exc:
+            errors.append(f"include: {p} is not valid TOML: {exc}")
+            continue
+        for sname, table in extra.items():
+            if sname not in ("mqtt", "nodes"):
+                errors.append(f"include: {p} may only hold [mqtt] and [nodes.<id>], found {sname!r}")
+            elif sname == "mqtt":
+                if "mqtt" in merged:
+                    errors.append(f"include: [mqtt] is set both in the config and in {p}")
+                else:
+                    merged["mqtt"] = table
+            else:
+                nodes = merged.setdefault("nodes", {})
+                if not isinstance(nodes, dict) or not isinstance(table, dict):
+                    errors.append(f"include: [nodes] in {p} must be tables of node ids")
+                    continue
+                for node_id, node_table in table.items():
+                    if node_id in nodes:
+                        errors.append(f"include: [nodes.{node_id}] is set twice (again in {p})")
+                    else:
+                        nodes[node_id] = node_table
+    return merged
+
+
+def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = ".",
+                 source: Path | None = None) -> ConsoleConfig:
+    """Validate a decoded TOML document; return a :class:`ConsoleConfig` or raise
+    :class:`~web.errors.ConsoleConfigError` listing every problem."""
+    base = Path(base_dir).resolve()
+    errors: list[str] = []
+    if not isinstance(data, Mapping):
+        raise ConsoleConfigError(["config: must be a table"])
+    data = _merge_includes(data, base, errors)
+    for name in data:
+        if name not in SCHEMA:
+            errors.append(_unknown(name, name, SCHEMA, "section"))
+
+    # -- [console] -------------------------------------------------------------------------
+    raw_console = data.get("console")
+    if raw_console is None:
+        errors.append("console: required section [console] is missing")
+        errors.append("console.secret_key: required (or console.secret_key_file); "
+                      "the console never runs without a secret key")
+        raise ConsoleConfigError(errors)
+    console = _validate_table("console", raw_console, SCHEMA["console"], base, errors)
+    raw_console = raw_console if isinstance(raw_console, dict) else {}
+    secret: str | None = None
+    which = _one_of("console", raw_console, "secret_key", "secret_key_file", errors,
+                    required="required (or console.secret_key_file); the console never runs "
+                             "without a secret key")
+    if which == "secret_key":
+        secret = console["secret_key"]
+    elif which == "secret_key_file" and console["secret_key_file"] is not None:
+        secret = _read_secret(console["secret_key_file"], "console.secret_key_file", errors)
+        if secret is not None:
+            problem = _check_secret(secret)
+            if problem:
+                errors.append(f"console.secret_key_file: the key in {console['secret_key_file']} "
+                              f"{problem}")
+                secret = None
+    langs, default_lang = console.get("languages"), console.get("default_language")
+    if isinstance(langs, tuple) and isinstance(default_lang, str) and default_lang not in langs:
+        errors.append(f"console.default_language: {default_lang!r} is not in console.languages "
+                      f"{list(langs)}")
+
+    # -- [mqtt] ----------------------------------------------------------------------------
+    mqtt_settings: MqttSettings | None = None
+    if "mqtt" in data:
+        mqtt = _validate_table("mqtt", data["mqtt"], SCHEMA["mqtt"], base, errors)
+        raw_mqtt = data["mqtt"] if isinstance(data["mqtt"], dict) else {}
+        password: str | None = None
+        which = _one_of("mqtt", raw_mqtt, "password", "password_file", errors,
+                        required="required (or mqtt.password_file)")
+        if which == "password":
+            password = mqtt["password"]
+        elif which == "password_file" and mqtt["password_file"] is not None:
+            password = _read_secret(mqtt["password_file"], "mqtt.password_file", errors)
+        if mqtt.get("ca_file") is not None and not mqtt.get("tls"):
+            errors.append("mqtt.ca_file: only used with tls = true")
+        if isinstance(mqtt.get("ca_file"), Path) and not mqtt["ca_file"].is_file():
+            errors.append(f"mqtt.ca_file: {mqtt['ca_file']} is not a readable file")
+        if not errors:
+            port = mqtt["port"] if mqtt["port"] is not None else (8883 if mqtt["tls"] else 1883)
+            mqtt_settings = MqttSettings(host=mqtt["host"], port=port, username=mqtt["username"],
+                                         password=password or "", tls=mqtt["tls"],
+                                         ca_file=mqtt["ca_file"], client_id=mqtt["client_id"])
+
+    # -- [nodes.<id>] ----------------------------------------------------------------------
+    node_keys: dict[str, bytes] = {}
+    raw_nodes = data.get("nodes", {})
+    if not isinstance(raw_nodes, dict):
+        errors.append(f"nodes: must be tables [nodes.<id>], got {_show(raw_nodes)}")
+        raw_nodes = {}
+    for node_id, table in raw_nodes.items():
+        prefix = f"nodes.{node_id}"
+        try:
+            check_node_id(node_id)
+        except ContractError as exc:
+            errors.append(f"{prefix}: {exc}")
+        node = _validate_table(prefix, table, SCHEMA["nodes"], base, errors)
+        which = _one_of(prefix, table if isinstance(table, dict) else {}, "command_key",
+                        "command_key_file", errors, required="required (or command_key_file)")
+        key_text: str | None = None
+        if which == "command_key":
+            key_text = node["command_key"]
+        elif which == "command_key_file" and node["command_key_file"] is not None:
+            key_text = _read_secret(node["command_key_file"], f"{prefix}.command_key_file", errors)
+            if key_text is not None:
+                problem = _check_hex_key(key_text)
+                if problem:
+                    errors.append(f"{prefix}.command_key_file: the key in "
+                                  f"{node['command_key_file']} {problem}")
+                    key_text = None
+        if key_text is not None:
+            node_keys[node_id] = bytes.fromhex(key_text)
+
+    if errors:
+        raise ConsoleConfigError(errors)
+    return ConsoleConfig(
+        site=console["site"], db_path=console["db"], users_db_path=console["users_db"],
+        secret_key=secret or "", listen_host=console["listen_host"],
+        listen_port=console["listen_port"], threads=console["threads"],
+        languages=tuple(console["languages"]), default_language=console["default_language"],
+        timezone=console["timezone"], max_clock_skew_s=console["max_clock_skew_s"],
+        secure_cookies=console["secure_cookies"], trusted_proxies=console["trusted_proxies"],
+        session_hours=console["session_hours"],
+        login_failures_per_minute=console["login_failures_per_minute"],
+        mqtt=mqtt_settings, node_keys=node_keys, source=source)
+
+
+def load_config(path: str | os.PathLike[str]) -> ConsoleConfig:
+    """Read and validate ``console.toml``; raise :class:`~web.errors.ConsoleConfigError` with
+    every problem (including an unreadable file or a TOML syntax error)."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConsoleConfigError([f"{p}: cannot read: {exc.strerror or exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConsoleConfigError([f"{p}: not valid TOML: {exc}"]) from None
+    return parse_config(data, base_dir=p.resolve().parent, source=p.resolve())

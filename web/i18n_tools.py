@@ -1,0 +1,144 @@
+"""Maintain the console's translation catalogues (``web/translations/<lang>/LC_MESSAGES``).
+
+``python -m web.i18n_tools update``: extract every message from the Python code and the
+templates (per ``web/babel.cfg``), merge it into each language's ``messages.po`` (new ones
+untranslated, gone ones dropped) and compile ``messages.mo``. ``check`` lists what is
+missing or stale without writing (the test suite runs the same checks).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from babel.messages.catalog import Catalog, Message
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po, write_po
+
+__all__ = ["WEB_DIR", "TRANSLATIONS", "LANGUAGES", "KEYWORDS", "extract", "po_path", "mo_path",
+           "read_catalog", "compile_mo", "missing", "mo_is_stale", "main"]
+
+WEB_DIR = Path(__file__).resolve().parent
+TRANSLATIONS = WEB_DIR / "translations"
+LANGUAGES = ("zh_CN", "en")
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
+            "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
+
+
+def po_path(lang: str) -> Path:
+    return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
+
+
+def mo_path(lang: str) -> Path:
+    return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.mo"
+
+
+def extract() -> Catalog:
+    """Every translatable message in ``web/`` (Python and templates), as a template catalogue."""
+    with (WEB_DIR / "babel.cfg").open(encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    catalog = Catalog(project="lobbygate", charset="utf-8")
+    for filename, lineno, message, comments, context in extract_from_dir(
+            str(WEB_DIR), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True):
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return catalog
+
+
+def read_catalog(lang: str) -> Catalog:
+    with po_path(lang).open("rb") as fh:
+        return read_po(fh, locale=lang)
+
+
+def compile_mo(catalog: Catalog) -> bytes:
+    """The ``.mo`` bytes of ``catalog`` (fuzzy entries left out)."""
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    return buf.getvalue()
+
+
+def _msgid(m: Message) -> object:
+    return (m.context, m.id)
+
+
+def missing(lang: str, template: Catalog | None = None) -> list[str]:
+    """Messages of the code that ``lang``'s catalogue lacks, leaves untranslated or fuzzy."""
+    template = template or extract()
+    catalog = read_catalog(lang)
+    out = []
+    for m in template:
+        if not m.id:
+            continue
+        found = catalog.get(m.id, context=m.context)
+        strings = found.string if found is not None else None
+        empty = (not strings) if not isinstance(strings, (list, tuple)) else not all(strings)
+        if found is None or empty or found.fuzzy:
+            out.append(m.id if isinstance(m.id, str) else m.id[0])
+    return out
+
+
+def _mo_messages(raw: bytes) -> dict[object, object]:
+    cat = read_mo(io.BytesIO(raw))
+    return {_msgid(m): m.string for m in cat if m.id}
+
+
+def mo_is_stale(lang: str) -> bool:
+    """True if the committed ``.mo`` differs from what its ``.po`` compiles to."""
+    try:
+        committed = mo_path(lang).read_bytes()
+    except FileNotFoundError:
+        return True
+    return _mo_messages(committed) != _mo_messages(compile_mo(read_catalog(lang)))
+
+
+def update() -> None:
+    template = extract()
+    for lang in LANGUAGES:
+        path = po_path(lang)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            catalog = read_catalog(lang)
+        else:
+            catalog = Catalog(locale=lang, project="lobbygate", charset="utf-8")
+        catalog.update(template, no_fuzzy_matching=True)
+        if lang == "en":  # the source language: each message is its own translation
+            for m in catalog:
+                if m.id and not m.string:
+                    m.string = m.id
+        catalog.obsolete.clear()
+        catalog.fuzzy = False
+        catalog.project, catalog.version = "lobbygate", "0.1"
+        catalog.copyright_holder = "the lobbygate contributors"
+        catalog.msgid_bugs_address = ""
+        catalog.last_translator = "lobbygate contributors"
+        with path.open("wb") as fh:
+            write_po(fh, catalog, width=100, sort_output=True, omit_header=False,
+                     include_previous=False)
+        mo_path(lang).write_bytes(compile_mo(read_catalog(lang)))
+        print(f"{lang}: {len(catalog)} messages, {len(missing(lang, template))} untranslated")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["update"]:
+        update()
+        return 0
+    if args[:1] == ["check"]:
+        template, bad = extract(), False
+        for lang in LANGUAGES:
+            gaps = missing(lang, template)
+            for msg in gaps:
+                print(f"{lang}: untranslated: {msg!r}")
+            if mo_is_stale(lang):
+                print(f"{lang}: {mo_path(lang)} is stale: run `python -m web.i18n_tools update`")
+            bad = bad or bool(gaps) or mo_is_stale(lang)
+        return 1 if bad else 0
+    print("usage: python -m web.i18n_tools update|check", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

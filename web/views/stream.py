@@ -1,0 +1,119 @@
+"""``/live/stream``: server-sent events for the dashboard and the alarms page.
+
+On connect the client gets a ``sync`` message (the open alarms and latest events, rendered),
+then ``event``, ``alarm`` and ``alarm_ack`` messages as the :class:`~web.live.LiveFeed`
+delivers them, each carrying server-rendered, escaped HTML rows. A heartbeat comment every
+15 s keeps proxies from closing the connection and reveals a client that went away (the
+write fails and the stream ends); the stream also ends when the user's log-in ends or the
+console shuts down."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, Iterator
+
+from flask import (Blueprint, Response, current_app, g, render_template, request, session,
+                   stream_with_context, url_for)
+from flask.typing import ResponseReturnValue
+
+from ..auth import PAGE_ROLES, can, roles_required
+from ..errors import NotFound
+from ..security import safe_next
+from ..state import console
+from .dashboard import DASHBOARD_EVENTS
+
+__all__ = ["bp", "sse"]
+
+log = logging.getLogger(__name__)
+bp = Blueprint("stream", __name__, url_prefix="/live")
+#: Longest wait on the feed before checking for shutdown, seconds.
+_POLL_S = 1.0
+
+
+def sse(channel: str, payload: dict[str, Any]) -> str:
+    """One server-sent event: ``event: <channel>`` and the JSON payload on one data line."""
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return f"event: {channel}\ndata: {data}\n\n"
+
+
+def _alarm_html(alarm: Any, next_url: str) -> str:
+    return render_template("_alarm_row.html", alarm=alarm, next_url=next_url,
+                           can_ack=can(g.user.role, "alarms"))
+
+
+def _event_html(ev: Any) -> str:
+    return render_template("_event_row.html", ev=ev)
+
+
+def _message(channel: str, payload: dict[str, Any], next_url: str) -> str | None:
+    """The SSE text for one live update, or None if this stream does not show it."""
+    services = console().services
+    if channel == "event" and payload.get("event_id"):
+        ev = services.events.get(payload["event_id"])
+        return sse("event", {"id": ev.event_id, "html": _event_html(ev)}) if ev else None
+    if channel == "alarm" and payload.get("id") is not None:
+        try:
+            alarm = services.alarms.get(int(payload["id"]))
+        except (NotFound, TypeError, ValueError):  # gone, or not an alarm id
+            return None
+        if not alarm.is_open:
+            return None
+        return sse("alarm", {"id": alarm.id, "html": _alarm_html(alarm, next_url)})
+    if channel == "alarm_ack" and payload.get("id") is not None:
+        return sse("alarm_ack", {"id": payload["id"], "by": payload.get("acknowledged_by")})
+    return None
+
+
+def _sync(next_url: str) -> str:
+    services = console().services
+    events = services.events.search(limit=DASHBOARD_EVENTS).items
+    alarms = services.alarms.open()
+    return sse("sync", {
+        "events_html": "".join(_event_html(ev) for ev in events),
+        "alarms": [{"id": a.id, "html": _alarm_html(a, next_url)} for a in alarms],
+    })
+
+
+@bp.get("/stream")
+@roles_required(*PAGE_ROLES["dashboard"])
+def live_stream() -> ResponseReturnValue:
+    st = console()
+    heartbeat_s = float(current_app.config["LIVE_HEARTBEAT_S"])
+    username, nonce = g.user.username, session.get("sid")
+    next_url = safe_next(request.args.get("next"), url_for("dashboard.index"))
+
+    def generate() -> Iterator[str]:
+        sub = st.services.live.subscribe()
+        st.stream_opened(sub)
+        try:
+            yield "retry: 3000\n\n"
+            yield _sync(next_url)
+            beat_at = time.monotonic() + heartbeat_s
+            while not st.stopping.is_set() and not sub.closed:
+                wait = beat_at - time.monotonic()
+                if wait <= 0:
+                    if nonce is not None and st.users.check_session(username, nonce) is None:
+                        return  # logged out elsewhere, password changed, disabled
+                    yield ": heartbeat\n\n"
+                    beat_at = time.monotonic() + heartbeat_s
+                    continue
+                item = sub.get(timeout_s=min(wait, _POLL_S))
+                if item is None:
+                    continue
+                try:
+                    text = _message(item[0], item[1], next_url)
+                except Exception:  # a broken update must not end every dashboard's stream
+                    log.exception("live update %s could not be rendered", item[0])
+                    continue
+                if text:
+                    yield text
+        finally:
+            sub.close()
+            st.stream_closed(sub)
+
+    resp = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.headers["X-Accel-Buffering"] = "no"
+    return resp

@@ -14,6 +14,7 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 if [ "$what" = test ]; then
   command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
   fc-list 2>/dev/null | grep -qi 'noto sans cjk' || need_pkgs+=(fonts-noto-cjk)
+  command -v shellcheck >/dev/null 2>&1 || need_pkgs+=(shellcheck)
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "dev.sh: installing ${need_pkgs[*]} with apt-get"

@@ -22,16 +22,20 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from mqtt_topics import ContractError
 from mqtt_topics.topics import check_id, check_node_id
 
 from .errors import ConfigError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .extensions.door import DoorSettings
+
 __all__ = ["Key", "Section", "SCHEMA", "NodeConfig", "MqttSettings", "CommandSettings",
            "GpioSettings", "ReaderSettings", "InputSettings", "RelaySettings",
-           "SimulationSettings", "load_config", "parse_config"]
+           "SimulationSettings", "MeterBusSettings", "MeterSettings", "PatrolSettings", "GoodsGateSettings",
+           "NESTED_SECTIONS", "load_config", "parse_config"]
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _CARD_RE = re.compile(r"^[0-9A-Fa-f]{10}$")
@@ -110,6 +114,17 @@ def _check_nonempty(v: str) -> str | None:
     return None if v.strip() else "must not be empty"
 
 
+def _check_patrol_readers(v: list[str]) -> str | None:
+    """``"reader"`` or ``"reader=checkpoint-id"`` each."""
+    bad = []
+    for item in v:
+        reader, _, checkpoint = item.partition("=")
+        if _check_name(reader) or (checkpoint and _check_site(checkpoint)):
+            bad.append(item)
+    return (f"each entry is \"reader\" or \"reader=checkpoint-id\" ([a-z0-9-]{{1,32}}), bad: {bad}"
+            if bad else None)
+
+
 SCHEMA: dict[str, Section] = {
     "node": Section(required=True, doc="who this node is and where it keeps its journal", keys={
         "id": Key("str", required=True, check=_check_node_id,
@@ -181,6 +196,17 @@ SCHEMA: dict[str, Section] = {
         "count": Key("int", default=100, min=1, max=10_000_000, doc="card reads in a burst"),
         "seed": Key("int", default=0, min=0, doc="random seed (0: a random one)"),
     }),
+    "patrol": Section(doc="patrol check-points (电子巡更): readers whose taps are patrol.tap", keys={
+        "readers": Key("list[str]", default=(), check=_check_patrol_readers,
+                       doc="[[readers]] that are check-points: \"reader\" or \"reader=checkpoint-id\""),
+        "collapse_s": Key("float", default=60.0, min=0, max=86_400,
+                          doc="repeat taps of one card at one check-point within this many seconds "
+                              "are counted, not sent"),
+        "buzzer_pin": Key("pin", doc="confirm beep output (optional)"),
+        "led_pin": Key("pin", doc="confirm LED output (optional)"),
+        "active_high": Key("bool", default=True, doc="a high pin drives the buzzer/LED"),
+        "confirm_s": Key("float", default=0.15, min=0.01, max=10, doc="confirm beep/LED length, seconds"),
+    }),
 }
 
 
@@ -251,6 +277,19 @@ class SimulationSettings:
 
 
 @dataclass(frozen=True)
+class PatrolSettings:
+    """Check-points on this node. ``checkpoints``: reader name -> check-point id (default: the
+    reader name); ``collapse_s``: seconds; pins optional; ``confirm_s``: seconds."""
+
+    checkpoints: Mapping[str, str] = field(default_factory=dict)
+    collapse_s: float = 60.0
+    buzzer_pin: int | str | None = None
+    led_pin: int | str | None = None
+    active_high: bool = True
+    confirm_s: float = 0.15
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     """A validated node configuration. ``source``: the file it came from, if any."""
 
@@ -266,8 +305,227 @@ class NodeConfig:
     readers: tuple[ReaderSettings, ...] = ()
     inputs: tuple[InputSettings, ...] = ()
     relays: tuple[RelaySettings, ...] = ()
+    meter_buses: tuple["MeterBusSettings", ...] = ()
+    meters: tuple["MeterSettings", ...] = ()
     simulation: SimulationSettings = SimulationSettings()
+    patrol: PatrolSettings = PatrolSettings()
+    goods_gate: "GoodsGateSettings | None" = None
+    door: "DoorSettings | None" = None
     source: Path | None = None
+
+
+# -- meters (issue 10): [[meter_buses]] and [[meters]] ------------------------------------------
+
+def _check_meter_name(v: str) -> str | None:
+    try:
+        check_id(v, "meter name")  # it is the telemetry device id
+    except ContractError as exc:
+        return str(exc)
+    return None
+
+
+SCHEMA["meter_buses"] = Section(array=True, doc="Modbus buses: an RS-485 port (RTU) or a TCP gateway", keys={
+    "name": Key("str", required=True, check=_check_name, doc="bus name, in meter events"),
+    "kind": Key("str", required=True, choices=("rtu", "tcp"), doc="rtu (serial) or tcp (gateway)"),
+    "port": Key("str", check=_check_nonempty, doc="rtu: serial device path (/dev/ttyUSB0)"),
+    "baud": Key("int", default=9600, choices=STANDARD_BAUDS, doc="rtu: serial speed"),
+    "parity": Key("str", default="N", choices=("N", "E", "O"), doc="rtu: parity N, E or O"),
+    "stop_bits": Key("int", default=1, choices=(1, 2), doc="rtu: stop bits"),
+    "host": Key("str", check=_check_nonempty, doc="tcp: gateway host name or address"),
+    "tcp_port": Key("int", default=502, min=1, max=65_535, doc="tcp: gateway port"),
+    "timeout_s": Key("float", default=0.5, min=0.01, max=30, doc="reply timeout per request, seconds"),
+    "gap_ms": Key("int", default=50, min=0, max=10_000, doc="silence between two requests, ms"),
+    "switch_gap_ms": Key("int", default=100, min=0, max=10_000,
+                         doc="silence before a request to another slave id, ms"),
+    "retries": Key("int", default=2, min=0, max=20,
+                   doc="failed polls of a meter (one per cycle) before it is offline"),
+    "backoff_min_s": Key("float", default=10.0, min=0.01, max=86_400,
+                         doc="first wait before polling an offline meter again, seconds (doubles)"),
+    "backoff_max_s": Key("float", default=600.0, min=0.01, max=86_400,
+                         doc="longest wait between polls of an offline meter, seconds"),
+})
+SCHEMA["meters"] = Section(array=True, doc="meters read over Modbus (远程抄表)", keys={
+    "name": Key("str", required=True, check=_check_meter_name,
+                doc="meter id, [a-z0-9-]{1,32}: its telemetry device and event name"),
+    "bus": Key("str", required=True, doc="the [[meter_buses]] name it hangs on"),
+    "slave": Key("int", required=True, min=1, max=247, doc="Modbus slave (unit) id"),
+    "map": Key("str", required=True, check=_check_nonempty,
+               doc="register map: a built-in name (eastron_sdm120, eastron_sdm630, water_generic) "
+                   "or a .toml path"),
+    "unit": Key("str", default="", doc="the residential unit it belongs to (informational)"),
+    "period_s": Key("float", default=10.0, min=0.05, max=86_400, doc="seconds between polls"),
+    "total_interval_s": Key("float", default=900.0, min=1, max=86_400,
+                            doc="seconds between journalled meter.total events (also at each hour)"),
+})
+
+
+@dataclass(frozen=True)
+class MeterBusSettings:
+    """A Modbus bus. Times in seconds except the gaps (ms)."""
+
+    name: str
+    kind: str
+    port: str | None = None
+    baud: int = 9600
+    parity: str = "N"
+    stop_bits: int = 1
+    host: str | None = None
+    tcp_port: int = 502
+    timeout_s: float = 0.5
+    gap_ms: int = 50
+    switch_gap_ms: int = 100
+    retries: int = 2
+    backoff_min_s: float = 10.0
+    backoff_max_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class MeterSettings:
+    """A meter: ``register_map`` is the loaded :class:`hardware.meters.RegisterMap`."""
+
+    name: str
+    bus: str
+    slave: int
+    map: str
+    register_map: Any = field(repr=False, default=None)
+    unit: str = ""
+    period_s: float = 10.0
+    total_interval_s: float = 900.0
+
+
+def _meter_sections(values: dict[str, Any], base: Path, errors: list[str]
+                    ) -> tuple[tuple[MeterBusSettings, ...], tuple[MeterSettings, ...]]:
+    """Cross-key rules of the meter sections; maps are loaded here so their errors are listed
+    with the others."""
+    from hardware.meters import MapError, load_map
+
+    buses: dict[str, dict[str, Any]] = {}
+    for i, b in enumerate(values["meter_buses"]):
+        where = f"meter_buses[{i}]"
+        name = b.get("name")
+        if isinstance(name, str):
+            if name in buses:
+                errors.append(f"{where}.name: {name!r} is already used")
+            buses.setdefault(name, b)
+        if b.get("kind") == "rtu" and not b.get("port"):
+            errors.append(f"{where}.port: required for an rtu bus")
+        if b.get("kind") == "tcp" and not b.get("host"):
+            errors.append(f"{where}.host: required for a tcp bus")
+        lo, hi = b.get("backoff_min_s"), b.get("backoff_max_s")
+        if isinstance(lo, float) and isinstance(hi, float) and lo > hi:
+            errors.append(f"{where}.backoff_max_s: must be >= backoff_min_s ({lo:g}), got {hi:g}")
+    names: set[str] = set()
+    slaves: dict[tuple[str, int], int] = {}
+    maps: list[Any] = []
+    for i, m in enumerate(values["meters"]):
+        where = f"meters[{i}]"
+        name, bus, slave = m.get("name"), m.get("bus"), m.get("slave")
+        if isinstance(name, str):
+            if name in names:
+                errors.append(f"{where}.name: {name!r} is already used")
+            names.add(name)
+        if isinstance(bus, str) and bus not in buses:
+            errors.append(f"{where}.bus: {bus!r} is not a [[meter_buses]] name")
+        if isinstance(bus, str) and isinstance(slave, int):
+            if (bus, slave) in slaves:
+                errors.append(f"{where}.slave: {slave} on bus {bus!r} is already meters[{slaves[bus, slave]}]")
+            slaves.setdefault((bus, slave), i)
+        loaded = None
+        if isinstance(m.get("map"), str) and m["map"].strip():
+            try:
+                loaded = load_map(m["map"], base_dir=base)
+            except MapError as exc:
+                errors.extend(f"{where}.map: {e}" for e in exc.errors)
+        maps.append(loaded)
+    if errors:
+        return (), ()
+    return (tuple(MeterBusSettings(**b) for b in values["meter_buses"]),
+            tuple(MeterSettings(register_map=loaded, **m) for m, loaded in zip(values["meters"], maps)))
+
+
+# -- goods-pass gate (issue 7): [goods_gate] ---------------------------------------------------
+
+SCHEMA["goods_gate"] = Section(doc="goods-pass gate (物品放行): a QR scanner, verdict LEDs and buzzer", keys={
+    "name": Key("str", default="gate", check=_check_name, doc="the gate's name, in every goods.* event"),
+    "scanner_port": Key("str", check=_check_nonempty,
+                        doc="the scanner's serial device or pyserial URL (required with [goods_gate])"),
+    "scanner_baud": Key("int", default=9600, choices=STANDARD_BAUDS, doc="scanner serial speed"),
+    "terminator": Key("str", default="any", choices=("any", "cr", "lf", "crlf"),
+                      doc="what ends a scanned line: CR, LF or CRLF (any: each of them)"),
+    "max_line": Key("int", default=512, min=16, max=4096, doc="longest scanned line accepted, bytes"),
+    "repeat_window_s": Key("float", default=2.0, min=0, max=60,
+                           doc="the same code again within this many seconds is one scan"),
+    "public_key_file": Key("path", default="site-signing.pub",
+                           doc="the site's Ed25519 public key (PEM) that signs goods passes"),
+    "ledger": Key("path", default="goods-gate.db",
+                  doc="SQLite file of passes released here and the last revocations"),
+    "green_pin": Key("pin", doc="green LED: pass released (optional)"),
+    "red_pin": Key("pin", doc="red LED: pass refused (optional)"),
+    "buzzer_pin": Key("pin", doc="buzzer: short beep released, long beep refused (optional)"),
+    "active_high": Key("bool", default=True, doc="a high pin lights the LED / sounds the buzzer"),
+    "show_s": Key("float", default=3.0, min=0.1, max=60, doc="how long the verdict LED stays lit, seconds"),
+})
+
+
+@dataclass(frozen=True)
+class GoodsGateSettings:
+    """The goods-pass gate on this node (see ``SCHEMA["goods_gate"]``). ``public_key``: the PEM
+    bytes read from ``public_key_file`` at load time; times in seconds."""
+
+    scanner_port: str
+    public_key: bytes = field(repr=False)
+    ledger: Path
+    name: str = "gate"
+    scanner_baud: int = 9600
+    terminator: str = "any"
+    max_line: int = 512
+    repeat_window_s: float = 2.0
+    public_key_file: Path | None = None
+    green_pin: int | str | None = None
+    red_pin: int | str | None = None
+    buzzer_pin: int | str | None = None
+    active_high: bool = True
+    show_s: float = 3.0
+
+
+def _goods_gate_section(data: Mapping[str, Any], values: dict[str, Any], pins: dict[str, str],
+                        errors: list[str]) -> GoodsGateSettings | None:
+    """``[goods_gate]`` cross-key rules: only when the table is present; the key file is read
+    (and checked to be an Ed25519 public key) here so its problems are listed with the others."""
+    if "goods_gate" not in data:
+        return None
+    g = values["goods_gate"]
+    if not g.get("scanner_port"):
+        if "scanner_port" not in (data.get("goods_gate") or {}):
+            errors.append("goods_gate.scanner_port: required")
+    for key in ("green_pin", "red_pin", "buzzer_pin"):
+        pin = g.get(key)
+        if pin is not None:
+            norm = _pin_key(pin)
+            if norm in pins:
+                errors.append(f"goods_gate.{key}: pin {pin!r} is already used by {pins[norm]}")
+            else:
+                pins[norm] = f"goods_gate.{key}"
+    key_bytes = b""
+    path = g.get("public_key_file")
+    if isinstance(path, Path):
+        from .passes.errors import PassError
+        from .passes.verify import load_public_key
+        try:
+            key_bytes = path.read_bytes()
+            load_public_key(key_bytes)
+        except OSError as exc:
+            errors.append(f"goods_gate.public_key_file: cannot read {path}: {exc.strerror or exc}")
+        except PassError as exc:
+            errors.append(f"goods_gate.public_key_file: {path}: {exc}")
+    if errors:
+        return None
+    return GoodsGateSettings(
+        name=g["name"], scanner_port=g["scanner_port"], scanner_baud=g["scanner_baud"],
+        terminator=g["terminator"], max_line=g["max_line"], repeat_window_s=g["repeat_window_s"],
+        public_key=key_bytes, public_key_file=path, ledger=g["ledger"], green_pin=g["green_pin"],
+        red_pin=g["red_pin"], buzzer_pin=g["buzzer_pin"], active_high=g["active_high"],
+        show_s=g["show_s"])
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -374,7 +632,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
     if not isinstance(data, Mapping):
         raise ConfigError(["config: must be a table"])
     for name in data:
-        if name not in SCHEMA:
+        if name not in SCHEMA and name not in NESTED_SECTIONS:
             errors.append(_unknown(name, name, SCHEMA).replace(": unknown key", ": unknown section"))
     values: dict[str, Any] = {}
     for sname, section in SCHEMA.items():
@@ -454,6 +712,27 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
                 errors.append(f"{sname}[{i}].pin: pin {pin!r} is already used by {pins[norm]}")
             else:
                 pins[norm] = f"{sname}[{i}]"
+    patrol = values["patrol"]
+    patrol_map: dict[str, str] = {}
+    reader_names = {r.get("name") for r in values["readers"]}
+    for item in patrol.get("readers") or ():
+        reader, _, checkpoint = item.partition("=")
+        if reader not in reader_names:
+            errors.append(f"patrol.readers: {reader!r} is not a [[readers]] name")
+        elif reader in patrol_map:
+            errors.append(f"patrol.readers: {reader!r} is listed twice")
+        patrol_map[reader] = checkpoint or reader
+    for key in ("buzzer_pin", "led_pin"):
+        pin = patrol.get(key)
+        if pin is not None:
+            norm = _pin_key(pin)
+            if norm in pins:
+                errors.append(f"patrol.{key}: pin {pin!r} is already used by {pins[norm]}")
+            else:
+                pins[norm] = f"patrol.{key}"
+    meter_buses, meters = _meter_sections(values, base, errors)
+    goods_gate = _goods_gate_section(data, values, pins, errors)
+    door = _door_section(data, base, errors)
     sim = values["simulation"]
     if sim.get("enabled") and sim.get("activity") in ("random", "burst") and not values["readers"]:
         errors.append(f"simulation.activity: {sim['activity']!r} presents cards, so at least one "
@@ -483,8 +762,38 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
         simulation=SimulationSettings(enabled=sim["enabled"], activity=sim["activity"],
                                       interval_ms=sim["interval_ms"], cards=tuple(sim["cards"]),
                                       count=sim["count"], seed=sim["seed"]),
+        patrol=PatrolSettings(checkpoints=patrol_map, collapse_s=patrol["collapse_s"],
+                              buzzer_pin=patrol["buzzer_pin"], led_pin=patrol["led_pin"],
+                              active_high=patrol["active_high"], confirm_s=patrol["confirm_s"]),
+        meter_buses=meter_buses, meters=meters,
+        goods_gate=goods_gate,
+        door=door,
         source=source,
     )
+
+
+#: Sections with nested tables, validated by their own extension's settings class (which
+#: reports every problem it finds); name -> what it configures.
+NESTED_SECTIONS: dict[str, str] = {
+    "door": "door access (门禁): readers, lock, contact/exit/fire inputs; see edge/extensions/door.py",
+}
+
+
+def _door_section(data: Mapping[str, Any], base: Path, errors: list[str]) -> "DoorSettings | None":
+    """``[door]``: validated by :meth:`edge.extensions.door.DoorSettings.from_mapping`; its
+    problems join the others so they are still all reported at once."""
+    raw = data.get("door")
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        errors.append(f"door: must be a table ([door]), got {_show(raw)}")
+        return None
+    from .extensions.door import DoorSettings  # late: the extension imports this module
+    try:
+        return DoorSettings.from_mapping(raw, base_dir=base)
+    except ConfigError as exc:
+        errors.extend(exc.errors)
+        return None
 
 
 def _pin_key(pin: int | str) -> str:

@@ -34,8 +34,12 @@ from .config import NodeConfig, ReaderSettings
 from .counters import CounterRegistry, Counters, LatencyWindow
 from .errors import NodeError
 from .extensions.base import Extension, NodeContext
+from .extensions.door import DoorExtension
+from .extensions.goods_gate import GoodsGateExtension
 from .extensions.health import HealthExtension
 from .extensions.inputs import InputsExtension
+from .extensions.meters import MetersExtension
+from .extensions.patrol import PatrolExtension
 from .extensions.reader import ReaderExtension
 from .extensions.relays import RelaysExtension
 from .extensions.simulation import SimulationExtension
@@ -138,7 +142,8 @@ class Node:
         else:
             if self._given_factory is not None:
                 self.pin_factory = self._given_factory
-            elif cfg.relays or cfg.inputs:
+            elif (cfg.relays or cfg.inputs or cfg.patrol.buzzer_pin is not None
+                  or cfg.patrol.led_pin is not None):
                 from hardware.gpio import make_pin_factory
                 self.pin_factory = make_pin_factory(cfg.gpio.pin_factory)
                 self._own_factory = True
@@ -163,9 +168,18 @@ class Node:
                           pin_factory=self.pin_factory, counters=self.counters,
                           health_figures=self.health_figures, clock=self._clock)
         self.context = ctx
+        checkpoints = cfg.patrol.checkpoints        # check-point readers send patrol.tap instead
         exts: list[Extension] = [RelaysExtension(cfg.relays), InputsExtension(cfg.inputs),
-                                 ReaderExtension(cfg.readers),
+                                 ReaderExtension(tuple(r for r in cfg.readers if r.name not in checkpoints)),
                                  HealthExtension(interval_s=cfg.health_interval_s)]
+        if checkpoints:
+            exts.append(PatrolExtension(cfg.patrol, cfg.readers))
+        if cfg.goods_gate is not None:
+            exts.append(GoodsGateExtension(cfg.goods_gate))
+        if cfg.door is not None:
+            exts.append(DoorExtension(cfg.door))
+        if cfg.meters:
+            exts.append(MetersExtension())
         if self.simulation is not None:
             exts.append(self.simulation)
         exts.extend(self._extra)

@@ -17,7 +17,9 @@ How a tap finds its round: the registry's check-point for the tap's node/reader 
 node sent); the card's patrol user (an unknown card is an ``unknown_card`` alarm and goes no
 further); among the rounds of the routes through that check-point that take taps at the tap's
 time (``start - start_tolerance`` .. ``closes_at``) and that the user may walk, the one where the
-point is not yet visited, the tap falls in the point's window, and closest to its expected time.
+point is new in a round this user is walking, else new in a round nobody walks yet, else a
+repeat in the user's own round, else another walker's round; ties go to the round whose window
+holds the tap, then to the expected time closest to the tap.
 No such round and a route marked ``adhoc`` starting there: an ad-hoc round starts at the tap.
 Otherwise the tap is kept as a stray (:attr:`RoundEngine.strays`, counted).
 
@@ -56,15 +58,22 @@ class RoundEngine:
       new alarm / correction / closed round, after the engine's lock is released, in the caller's
       thread; exceptions are logged and counted (``callback_errors``).
 
+    - ``since``: UTC ms; scheduled rounds starting before it are never made (default: the
+      clock when the engine is built), so a console started for the first time does not raise
+      "not started" for every round of the days before. A console restarting passes the start
+      of the taps it replays with :meth:`load`.
+
     Thread-safe (one lock). Constructing does no work; rounds are made as days are touched.
     """
 
     def __init__(self, plan: PatrolPlan, *, clock: Callable[[], int], tz: str = DEFAULT_TZ,
                  on_alarm: Callable[[PatrolAlarm], None] | None = None,
                  on_correction: Callable[[Correction], None] | None = None,
-                 on_close: Callable[[RoundView], None] | None = None) -> None:
+                 on_close: Callable[[RoundView], None] | None = None,
+                 since: int | None = None) -> None:
         self._plan = plan
         self._clock = clock
+        self.since = clock() if since is None else since
         self._tz = ZoneInfo(tz)
         self._zones: dict[str, ZoneInfo] = {}
         self.on_alarm = on_alarm
@@ -168,8 +177,7 @@ class RoundEngine:
             for day in (today - timedelta(days=1), today):
                 self._make_day(day)
                 for rec in self._by_day.get(day, ()):
-                    if (not rec.walkers or user in rec.walkers or
-                            any(u == user for _, u in rec.taps)):
+                    if not rec.walkers or user in rec.walkers or user in rec.users:
                         if day == today or rec.closed is None:
                             out.append(rec)
             return [r.view(now) for r in sorted(out, key=lambda r: r.start_ms)]
@@ -235,7 +243,8 @@ class RoundEngine:
             rec.apply(tap, user)
             return self._refresh(rec, now)
         c["replayed"] += 1
-        before = rec.closed if rec.closed is not None else rec.outcome(now)
+        was_closed = rec.closed is not None
+        before = rec.closed if was_closed else rec.outcome(now)
         states = [rec.point_state(i, now) for i in range(len(rec.route.points))]
         if last is not None and tap.ts < last:
             rec.insert(tap, user)
@@ -243,18 +252,21 @@ class RoundEngine:
             rec.apply(tap, user)
         if rec.closed is not None:
             rec.closed = rec.outcome(now)
+            rec.changed()
         out = self._refresh(rec, now)
         facts = rec.alarm_facts(now)
-        withdrawn = tuple(k for k in rec.raised if k not in facts and not (
-            k[0] == "missed" and ("late", k[1]) in facts))
+        withdrawn = tuple(k for k in rec.raised if k not in facts and k not in rec.withdrawn
+                          and not (k[0] == "missed" and ("late", k[1]) in facts))
+        rec.withdrawn.update(withdrawn)
         after = rec.closed if rec.closed is not None else rec.outcome(now)
         changes = tuple(f"{p.checkpoint}: {s} -> {rec.point_state(i, now)}"
                         for i, (p, s) in enumerate(zip(rec.route.points, states))
                         if s in ("missed", "late") and rec.point_state(i, now) not in (s, "late"))
-        if withdrawn or (rec.closed is not None and after != before) or changes:
+        if withdrawn or (was_closed and after != before) or changes:
             corr = Correction(round_id=rec.id, at=now, tap_event_id=tap.event_id, before=before,
                               after=after, withdrawn=withdrawn, changes=changes)
             rec.corrections.append(corr)
+            rec.changed()
             c["corrections"] += 1
             out.append(corr)
         return out
@@ -284,7 +296,14 @@ class RoundEngine:
                 j = rec.route.index(cp)
                 tol = int(rec.route.points[j].tolerance_min * 60_000)
                 in_window = rec.expected[j] - tol <= ts <= rec.due[j]
-                score = (j in rec.visits, not in_window, abs(ts - rec.expected[j]), rec.start_ms)
+                visited = j in rec.visits
+                if user in rec.users:
+                    rank = 2 if visited else 0         # mine: a new point, else a duplicate
+                elif rec.users:
+                    rank = 4 if visited else 3         # someone else is walking it
+                else:
+                    rank = 4 if visited else 1         # nobody yet
+                score = (rank, not in_window, abs(ts - rec.expected[j]), rec.start_ms)
                 if best_score is None or score < best_score:
                     best, best_score = rec, score
         return best
@@ -311,13 +330,16 @@ class RoundEngine:
                                     raised_at=now, card=tap.card if tap else None, user=user,
                                     detail=detail)
                 rec.raised[key] = alarm
+                rec.changed()
                 self.counters["alarms"] += 1
                 out.append(alarm)
         if rec.closed is None and (len(rec.visits) == len(rec.route.points) or now >= rec.closes_at):
             rec.closed = ("", "")
             rec.closed = rec.outcome(now)
             rec.closed_at = now
+            rec.changed()
             self.counters["closed"] += 1
+            rec.view(now)                            # build (and cache) the closed view now
             out.append(rec)
         self._queue(rec, now)
         return out
@@ -409,6 +431,8 @@ class RoundEngine:
             local = datetime(local_date.year, local_date.month, local_date.day, t.hour, t.minute,
                              tzinfo=zone)
             start_ms = int(local.astimezone(timezone.utc).timestamp() * 1000)
+            if start_ms < self.since:
+                continue
             rec = RoundRecord(id=rid, route=route, schedule=s.id, start_ms=start_ms,
                               service_day=day, walkers=walkers)
             self._add(rec)

@@ -75,12 +75,9 @@ def summarise(views: Iterable[RoundView], *, day: date | None, guard: str) -> Re
             continue
         expected += len(v.points)
         visited += v.visited
-        for p in v.points:
-            if p.state == "missed":
-                missed += 1
-                missed_points.append(p.checkpoint)
-            elif p.state == "late":
-                late += 1
+        missed += len(v.missed)
+        missed_points.extend(v.missed)
+        late += v.late
     closed = completed + incomplete
     return ReportRow(day=day, guard=guard, rounds=rounds, completed=completed,
                      incomplete=incomplete, open=opened, points_expected=expected,
@@ -108,8 +105,7 @@ def patrol_report(engine: RoundEngine, start_day: date, end_day: date, *,
             rows.append(summarise(by_guard[guard], day=day, guard=guard))
         days.append(summarise(views, day=day, guard="*"))
         day += timedelta(days=1)
-    missed = Counter(p.checkpoint for v in every if v.state in ("completed", "incomplete")
-                     for p in v.points if p.state == "missed")
+    missed = Counter(cp for v in every if v.state in ("completed", "incomplete") for cp in v.missed)
     return PatrolReport(start_day=start_day, end_day=end_day, rows=tuple(rows), days=tuple(days),
                         total=summarise(every, day=None, guard="*"),
                         missed_by_checkpoint=dict(missed.most_common()))

@@ -150,6 +150,9 @@ class RoundView:
     corrections: tuple[Correction, ...]
     closed_at: int | None = None
     duplicates: int = 0
+    visited: int = 0                  #: points visited
+    late: int = 0                     #: points visited late
+    missed: tuple[str, ...] = ()      #: check-points missed (window passed, no tap)
 
     @property
     def next_point(self) -> PointView | None:
@@ -160,13 +163,6 @@ class RoundView:
     def adhoc(self) -> bool:
         return self.schedule is None
 
-    @property
-    def visited(self) -> int:
-        return sum(1 for p in self.points if p.tapped_at is not None)
-
-    @property
-    def missed(self) -> tuple[str, ...]:
-        return tuple(p.checkpoint for p in self.points if p.state == "missed")
 
 
 @dataclass
@@ -195,6 +191,9 @@ class RoundRecord:
     closed_at: int | None = None
     _max_index: int = -1
     _last: tuple[int, int] | None = None      # (index, ts) of the latest visit
+    _view: RoundView | None = None            # cached view of a closed round
+    users: set[str] = field(default_factory=set)   # users who tapped in this round
+    withdrawn: set[tuple[str, str | None]] = field(default_factory=set)  # raised, then untrue
 
     def __post_init__(self) -> None:
         span = self.route.span_min * 60_000
@@ -216,11 +215,17 @@ class RoundRecord:
         """Add a tap in time order (``tap.ts`` >= every earlier one); return the new visit, or
         None for a duplicate."""
         self.taps.append((tap, user))
+        self._view = None
+        if user is not None:
+            self.users.add(user)
         return self._fold(tap, user)
 
     def insert(self, tap: Tap, user: str | None) -> None:
         """Add a tap older than the latest one and re-read every tap (a replayed tap)."""
         self.taps.append((tap, user))
+        self._view = None
+        if user is not None:
+            self.users.add(user)
         self.taps.sort(key=lambda tu: (tu[0].ts, tu[0].event_id))
         self.visits.clear()
         self.duplicates, self._max_index, self._last = 0, -1, None
@@ -309,7 +314,14 @@ class RoundRecord:
         later = [t for t in times if t >= now]
         return min(later) + 1 if later else None
 
+    def changed(self) -> None:
+        """Forget the cached view (alarms, corrections or the result changed)."""
+        self._view = None
+
     def view(self, now: int) -> RoundView:
+        """The round at ``now`` (a closed round's view does not depend on ``now``: cached)."""
+        if self._view is not None:
+            return self._view
         points = []
         for i, p in enumerate(self.route.points):
             v = self.visits.get(i)
@@ -323,12 +335,17 @@ class RoundRecord:
             if u is not None and u not in guards:
                 guards.append(u)
         state, reason = self.closed if self.closed is not None else self.outcome(now)
-        return RoundView(id=self.id, route=self.route.id, schedule=self.schedule,
+        view = RoundView(id=self.id, route=self.route.id, schedule=self.schedule,
                          start_ms=self.start_ms, closes_at=self.closes_at,
                          service_day=self.service_day, state=state, reason=reason,
                          points=tuple(points), walkers=self.walkers, guards=tuple(guards),
                          alarms=tuple(self.raised.values()), corrections=tuple(self.corrections),
-                         closed_at=self.closed_at, duplicates=self.duplicates)
+                         closed_at=self.closed_at, duplicates=self.duplicates,
+                         visited=len(self.visits), late=sum(1 for p in points if p.state == "late"),
+                         missed=tuple(p.checkpoint for p in points if p.state == "missed"))
+        if self.closed is not None:
+            self._view = view
+        return view
 
 
 _FLAG_DETAIL = {"out_of_order": "tapped before a check-point listed ahead of it",

@@ -1,0 +1,9 @@
+"""Goods passes on a gate node: offline verification (:mod:`.verify`) and the ledger of passes
+released here plus the last revocations snapshot (:mod:`.ledger`). The token format is the
+contract's, :mod:`mqtt_topics.passes`."""
+
+from .errors import PassError
+from .ledger import PassLedger
+from .verify import REASONS, PassCheck, PassVerifier, load_public_key
+
+__all__ = ["PassError", "PassLedger", "PassCheck", "PassVerifier", "load_public_key", "REASONS"]

@@ -48,9 +48,11 @@ class ConsoleServer:
         from waitress import wasyncore
 
         console(self.app).begin_shutdown()          # live streams end
-        self.server.close()                         # no new connections
         self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        wasyncore.close_all(self.server._map)       # drop idle keep-alive connections
+        # Close every socket (listener, keep-alive connections, the trigger) inside the
+        # server's own loop thread, so select() there never sees a descriptor closed under it;
+        # the loop then ends because its map is empty.
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
         self._thread.join(10)
         assert not self._thread.is_alive(), "waitress did not stop"
         close_app(self.app)

@@ -16,14 +16,13 @@ The checksum is the XOR of the 5 data bytes. Two layers:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-from hardware.errors import FrameError, HardwareError, SerialPortError
+from hardware.errors import FrameError, HardwareError
 from hardware.readers.card import CardRead
-from hardware.readers.repeat import RepeatFilter
+from hardware.readers.serial_reader import SerialReaderBase
 from hardware.serial_port import SerialLike
 
 log = logging.getLogger(__name__)
@@ -163,7 +162,7 @@ class Rdm6300Decoder:
             self._garbage.clear()
 
 
-class Rdm6300Reader:
+class Rdm6300Reader(SerialReaderBase[CardFrame]):
     """Read cards from an RDM6300 on ``port`` in a daemon thread; call ``on_card`` once per
     presentation.
 
@@ -186,9 +185,21 @@ class Rdm6300Reader:
     - ``backoff_s`` / ``max_backoff_s``: wait after a port failure, seconds (default 0.1, doubled per
       consecutive failure up to 5.0); the thread never spins on a dead port.
 
+    Counters (:attr:`counters`): the decoder's (``frames``, ``checksum_errors``, ``malformed``,
+    ``garbage_bytes``) and ``reads`` (reported), ``repeats_suppressed``, ``callback_errors``,
+    ``serial_errors``, ``reopens``. The thread, port reopening and back-off live in
+    :class:`~hardware.readers.serial_reader.SerialReaderBase`.
+
     Exceptions raised by the callbacks are logged and counted (``callback_errors``); they never stop
     the thread. Constructing does no I/O; :meth:`start` starts the thread.
     """
+
+    _kind = "reader"
+    _thread_prefix = "rdm6300"
+    _log = log
+    _dropped_text = "bad frame"
+    _opened_text = "serial port reopened"
+    _stuck_hint = " (a callback blocking?)"
 
     def __init__(self, port: SerialLike | None, *, name: str,
                  on_card: Callable[[CardRead], None],
@@ -197,178 +208,17 @@ class Rdm6300Reader:
                  repeat_window_s: float = 0.5,
                  reopen: Callable[[], SerialLike] | None = None,
                  backoff_s: float = 0.1, max_backoff_s: float = 5.0) -> None:
-        if port is None and reopen is None:
-            raise HardwareError(f"reader {name}: give a port or a reopen() function")
-        if getattr(port, "timeout", None) == 0:
-            raise SerialPortError(f"reader {name}: the port needs a read timeout > 0 s (got 0)")
-        if backoff_s <= 0 or max_backoff_s < backoff_s:
-            raise HardwareError(f"reader {name}: need 0 < backoff_s <= max_backoff_s")
-        self.name = name
-        self._port = port
+        super().__init__(port, name=name, decoder=Rdm6300Decoder, reported="reads",
+                         on_error=on_error, clock=clock, repeat_window_s=repeat_window_s,
+                         reopen=reopen, backoff_s=backoff_s, max_backoff_s=max_backoff_s)
         self._on_card = on_card
-        self._on_error = on_error
-        self._clock = clock
-        self._reopen = reopen
-        self._backoff_s, self._max_backoff_s = backoff_s, max_backoff_s
-        self._decoder = Rdm6300Decoder()
-        self._repeats = RepeatFilter(window_s=repeat_window_s)
-        self._cond = threading.Condition()
-        # the thread updates _counts as it goes and publishes a consistent copy (with the decoder's
-        # counters) after each chunk / failure, so readers never see a half-handled chunk
-        self._counts = {"reads": 0, "repeats_suppressed": 0, "callback_errors": 0,
-                        "serial_errors": 0, "reopens": 0}
-        self._published = {**self._decoder.counters, **self._counts}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._closed = False
 
-    # -- lifecycle ------------------------------------------------------------------------------
+    def _repeat_key(self, item: CardFrame) -> str:
+        return item.card
 
-    def start(self) -> "Rdm6300Reader":
-        """Start the reader thread (idempotent). Raises :class:`HardwareError` after :meth:`close`."""
-        with self._cond:
-            if self._closed:
-                raise HardwareError(f"reader {self.name} is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"rdm6300-{self.name}",
-                                                daemon=True)
-                self._thread.start()
-        return self
-
-    def close(self, *, timeout_s: float = 5.0) -> None:
-        """Stop the thread (waiting up to ``timeout_s`` seconds for it) and close the port.
-        Idempotent."""
-        with self._cond:
-            if self._closed:
-                return
-            self._closed = True
-            thread, port = self._thread, self._port
-        self._stop.set()
-        cancel = getattr(port, "cancel_read", None)
-        if cancel is not None:
-            try:
-                cancel()
-            except Exception:  # noqa: BLE001 - a dead port cannot be cancelled; the timeout ends the read
-                pass
-        if thread is not None:
-            thread.join(timeout_s)
-            if thread.is_alive():
-                log.error("reader %s: thread did not stop within %.1f s (a callback blocking?)",
-                          self.name, timeout_s)
-        self._close_port()
-
-    def __enter__(self) -> "Rdm6300Reader":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- observation ----------------------------------------------------------------------------
-
-    @property
-    def counters(self) -> dict[str, int]:
-        """A copy of the counters: the decoder's (``frames``, ``checksum_errors``, ``malformed``,
-        ``garbage_bytes``) and ``reads`` (reported), ``repeats_suppressed``, ``callback_errors``,
-        ``serial_errors``, ``reopens``."""
-        with self._cond:
-            return dict(self._published)
-
-    def wait_for(self, predicate: Callable[[dict[str, int]], bool], *, timeout_s: float = 5.0) -> bool:
-        """Block until ``predicate(counters)`` holds (checked after every chunk the thread handles
-        and every port failure); False on timeout. For tests, benches and health checks."""
-        with self._cond:
-            return self._cond.wait_for(lambda: predicate(dict(self._published)), timeout_s)
-
-    def _publish(self) -> None:
-        with self._cond:
-            self._published = {**self._decoder.counters, **self._counts}
-            self._cond.notify_all()
-
-    # -- the thread -----------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        backoff = self._backoff_s
-        while not self._stop.is_set():
-            try:
-                port = self._port if self._port is not None else self._open_port()
-                if port is None:
-                    break
-                data = port.read(1)
-                if data and not self._stop.is_set():
-                    waiting = port.in_waiting
-                    if waiting:
-                        data += port.read(waiting)
-            except Exception as exc:  # noqa: BLE001 - any port failure: log, count, back off, retry
-                if self._stop.is_set():
-                    break
-                self._port_failed(exc, backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, self._max_backoff_s)
-                continue
-            backoff = self._backoff_s
-            if data:
-                self._handle(data)
-
-    def _open_port(self) -> SerialLike | None:
-        assert self._reopen is not None
-        port = self._reopen()
-        with self._cond:
-            closed = self._closed
-            if not closed:
-                self._port = port
-        if closed:                # close() ran while we were opening: do not leak the new port
-            port.close()
-            return None
-        self._counts["reopens"] += 1
-        self._publish()
-        log.info("reader %s: serial port reopened", self.name)
-        return port
-
-    def _port_failed(self, exc: Exception, backoff: float) -> None:
-        error = SerialPortError(f"reader {self.name}: serial port failed: {exc}")
-        error.__cause__ = exc
-        log.warning("%s; retrying in %.2f s", error, backoff)
-        self._counts["serial_errors"] += 1
-        if self._reopen is not None:
-            self._close_port()
-            self._repeats.reset()
-        self._notify_error(error)
-        self._publish()
-
-    def _close_port(self) -> None:
-        with self._cond:
-            port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except Exception as exc:  # noqa: BLE001
-                log.warning("reader %s: closing the serial port failed: %s", self.name, exc)
-
-    def _handle(self, data: bytes) -> None:
-        for item in self._decoder.feed(data):
-            if isinstance(item, FrameError):
-                log.warning("reader %s: bad frame (%s) raw=%r", self.name, item, item.raw)
-                self._notify_error(item)
-                continue
-            at = self._clock()
-            if not self._repeats.accept(item.card, at):
-                self._counts["repeats_suppressed"] += 1
-                continue
-            read = CardRead(reader=self.name, card=item.card, number=item.number,
-                            facility=item.version, at=at)
-            self._counts["reads"] += 1
-            try:
-                self._on_card(read)
-            except Exception:  # noqa: BLE001 - a callback never kills the reader
-                log.exception("reader %s: on_card callback failed for card %s", self.name, read.card)
-                self._counts["callback_errors"] += 1
-        self._publish()
-
-    def _notify_error(self, error: HardwareError) -> None:
-        if self._on_error is None:
-            return
-        try:
-            self._on_error(error)
-        except Exception:  # noqa: BLE001
-            log.exception("reader %s: on_error callback failed", self.name)
-            self._counts["callback_errors"] += 1
+    def _deliver(self, item: CardFrame, at: float) -> None:
+        read = CardRead(reader=self.name, card=item.card, number=item.number,
+                        facility=item.version, at=at)
+        self._counts["reads"] += 1
+        self._call_back(self._on_card, read,
+                        "reader %s: on_card callback failed for card %s", self.name, read.card)

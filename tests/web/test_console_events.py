@@ -7,6 +7,7 @@ import io
 
 from web.audit import EVENTS_EXPORT
 from web.state import console
+from web.stores import EventStore
 from web.views.events import csv_cell
 
 from console_helpers import T0, login, make_event
@@ -60,6 +61,25 @@ def test_pagination_follows_the_keyset_cursor(client, services) -> None:  # type
     second = client.get(older).get_data(as_text=True)
     assert _rows(second) == [f"lobby:boot1:{s}" for s in range(5, 0, -1)]
     assert 'rel="next"' not in second
+
+
+def test_short_term_search_past_the_scan_window_shows_the_note(client, services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(services, "events", EventStore(services.db, short_text_scan_rows=2000))
+    make_event(services, seq=1, data={"visitor": "张三"})
+    for seq in range(2, 2002):  # 2000 newer events fill the short-term window
+        make_event(services, seq=seq, ts=T0 + seq, data={"card": "-"})
+    login(client, "desk1")
+    page = client.get("/events?q=张三").get_data(as_text=True)
+    assert _rows(page) == []
+    assert "短关键词只搜索了最近 2,000 条事件；请缩小时间范围或输入至少 3 个字" in page
+
+
+def test_short_term_search_inside_the_scan_window_has_no_note(client, services) -> None:  # type: ignore[no-untyped-def]
+    make_event(services, seq=1, data={"visitor": "张三"})
+    make_event(services, seq=2, ts=T0 + 1, data={"card": "-"})
+    login(client, "desk1")
+    page = client.get("/events?q=张三").get_data(as_text=True)
+    assert _rows(page) == ["lobby:boot1:1"] and "data-scan-limited" not in page
 
 
 def test_bad_filters_show_errors_not_results(client, services) -> None:  # type: ignore[no-untyped-def]

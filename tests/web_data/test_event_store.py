@@ -262,3 +262,67 @@ def test_kinds_and_nodes_list_what_is_stored(mixed: EventStore) -> None:
 def test_empty_store_has_no_kinds_nodes_or_events(events: EventStore) -> None:
     assert (events.kinds(), events.nodes(), events.count()) == ([], [], 0)
     assert events.search().items == []
+
+
+# -- short text terms: a bounded window of the newest rows -------------------------------------
+
+def _with_window(db, rows: int, *, target: int, total: int = 10, node: str = "lobby") -> EventStore:
+    """A store examining ``rows`` newest rows for short terms; seqs 1..``total`` of ``node``,
+    only seq ``target`` carrying the two-character term "Zq" (and the long one "Zqxy")."""
+    store = EventStore(db, short_text_scan_rows=rows)
+    for s in range(1, total + 1):
+        data = {"who": "Zqxy"} if s == target else {"who": "-"}
+        store.add(envelope(s, node=node, data=data), received_at=T0)
+    return store
+
+
+def test_short_text_beyond_the_window_is_not_found_and_says_so(db) -> None:
+    store = _with_window(db, 5, target=3)  # the window is seqs 6..10
+    page = store.search(text="zq", limit=50)
+    assert page.items == [] and page.scan_limited and not page.has_more
+
+
+def test_short_text_inside_the_window_is_found(db) -> None:
+    store = _with_window(db, 5, target=7)
+    assert [e.seq for e in store.search(text="zq", limit=50).items] == [7]
+
+
+def test_long_text_is_not_limited_by_the_window(db) -> None:
+    store = _with_window(db, 5, target=3)
+    page = store.search(text="zqx", limit=50)
+    assert [e.seq for e in page.items] == [3] and not page.scan_limited
+
+
+def test_short_text_window_is_not_limited_when_it_holds_every_row(db) -> None:
+    store = _with_window(db, 10, target=4)  # exactly 10 rows: nothing left unexamined
+    page = store.search(text="zz", limit=50)
+    assert page.items == [] and not page.scan_limited
+
+
+def test_short_text_window_counts_only_rows_matching_the_other_filters(db) -> None:
+    store = _with_window(db, 5, target=6, node="lobby")
+    for s in range(1, 11):  # newer gate rows: the lobby match is not among the newest 5 overall
+        store.add(envelope(s, node="gate", ts=T0 + 100_000 + s), received_at=T0)
+    assert store.search(text="zq", limit=50).items == []
+    assert [e.seq for e in store.search(text="zq", node="lobby", limit=50).items] == [6]
+
+
+def test_short_text_pages_stop_at_the_window_edge(db) -> None:
+    store = EventStore(db, short_text_scan_rows=7)
+    for s in range(1, 11):
+        store.add(envelope(s, data={"who": "ab"}), received_at=T0)
+    first = store.search(text="ab", limit=4)
+    second = store.search(text="ab", cursor=first.next_cursor, limit=4)
+    assert [e.seq for e in first.items] == [10, 9, 8, 7] and first.has_more and not first.scan_limited
+    assert [e.seq for e in second.items] == [6, 5, 4] and second.scan_limited and second.next_cursor is None
+
+
+def test_iter_search_is_not_limited_by_the_short_text_window(db) -> None:
+    store = _with_window(db, 5, target=3)
+    assert [e.seq for e in store.iter_search(text="zq", page_size=2)] == [3]
+
+
+@pytest.mark.parametrize("rows", [0, -5, 1.5, True])
+def test_bad_short_text_scan_rows_is_refused(db, rows) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError):
+        EventStore(db, short_text_scan_rows=rows)

@@ -13,6 +13,17 @@ A trigram FTS5 index finds the candidate rows of a rare term (3+ characters) dir
 frequent term (more than :data:`FTS_CANDIDATE_LIMIT` candidates) or a shorter one is matched
 with ``LIKE`` while walking the same index as the other filters, which stops after ``limit``
 matches.  Both paths apply the same ``LIKE``, so results do not depend on the path.
+
+A term shorter than 3 characters cannot use the trigram index, and one that matches little
+would walk every row (about 300 ms per million).  :meth:`EventStore.search` therefore looks
+at most at the newest ``short_text_scan_rows`` rows (default
+:data:`SHORT_TEXT_SCAN_ROWS`) that match the other filters (node, kind, time range): the
+*window*.  Older rows are not examined, and the page that runs out of matches inside the
+window says so with :attr:`EventPage.scan_limited`.  The window is fixed by the newest rows
+when each page is asked for, and a cursor pages on inside it; if new events arrive while
+someone pages, the window slides down by that many rows, so a deep page may end a little
+earlier.  :meth:`EventStore.iter_search` (the CSV export) is not bounded: it returns every
+match, as before, reading page by page.
 """
 
 from __future__ import annotations
@@ -29,11 +40,16 @@ from ..db import Database, register_schema
 from ..errors import BadCursor
 
 __all__ = ["EventStore", "StoredEvent", "EventPage", "SeqGap", "RecordResult",
-           "FTS_CANDIDATE_LIMIT", "MAX_PAGE"]
+           "FTS_CANDIDATE_LIMIT", "MAX_PAGE", "SHORT_TEXT_SCAN_ROWS", "MIN_INDEXED_TEXT"]
 
 #: A text term with at most this many FTS candidates is resolved through the FTS index;
 #: above it the term is frequent enough that an index walk with LIKE finds a page quickly.
 FTS_CANDIDATE_LIMIT = 2000
+#: Shortest text term (characters) the trigram index can look up.
+MIN_INDEXED_TEXT = 3
+#: How many of the newest rows (matching the other filters) :meth:`EventStore.search` examines
+#: for a text term shorter than :data:`MIN_INDEXED_TEXT`.
+SHORT_TEXT_SCAN_ROWS = 200_000
 #: Largest page :meth:`EventStore.search` returns.
 MAX_PAGE = 1000
 #: Page size :meth:`EventStore.iter_search` reads with.
@@ -124,11 +140,14 @@ class StoredEvent:
 @dataclass(frozen=True, slots=True)
 class EventPage:
     """One page of :meth:`EventStore.search`: ``next_cursor`` asks for the following
-    (older) page and is ``None`` on the last one."""
+    (older) page and is ``None`` on the last one.  ``scan_limited``: True when this page ran
+    out of matches at the short-text window (older rows exist that were not examined, see
+    :class:`EventStore`); only ever True on a page with ``has_more`` False."""
 
     items: list[StoredEvent]
     has_more: bool
     next_cursor: str | None
+    scan_limited: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,18 +220,33 @@ class EventStore:
 
     :param db: the console :class:`~web.db.Database` (opened by the caller).
     :param fts_candidate_limit: see :data:`FTS_CANDIDATE_LIMIT` (default 2000).
+    :param short_text_scan_rows: for a text term of 1-2 characters, :meth:`search` examines at
+        most this many of the newest rows matching the other filters (default 200,000, see
+        :data:`SHORT_TEXT_SCAN_ROWS`); ``None``: no bound.
 
     Writes join the caller's transaction if there is one (the ingest batches many events per
     transaction); reads may run on any thread."""
 
-    def __init__(self, db: Database, *, fts_candidate_limit: int = FTS_CANDIDATE_LIMIT) -> None:
+    def __init__(self, db: Database, *, fts_candidate_limit: int = FTS_CANDIDATE_LIMIT,
+                 short_text_scan_rows: int | None = SHORT_TEXT_SCAN_ROWS) -> None:
+        if short_text_scan_rows is not None and (
+                isinstance(short_text_scan_rows, bool) or not isinstance(short_text_scan_rows, int)
+                or short_text_scan_rows < 1):
+            raise ValueError(f"short_text_scan_rows must be a positive integer or None, "
+                             f"got {short_text_scan_rows!r}")
         self._db = db
         self._fts_limit = fts_candidate_limit
+        self._short_scan_rows = short_text_scan_rows
 
     @property
     def db(self) -> Database:
         """The database this store lives in."""
         return self._db
+
+    @property
+    def short_text_scan_rows(self) -> int | None:
+        """How many of the newest rows a 1-2 character text search examines (``None``: all)."""
+        return self._short_scan_rows
 
     # -- writing ---------------------------------------------------------------------------
     def add(self, env: EventEnvelope, *, received_at: int) -> StoredEvent | None:
@@ -292,7 +326,17 @@ class EventStore:
         ms; ``node``/``kind``: exact; ``text``: case-insensitive substring of the kind and the
         data JSON (blank = no text filter); ``cursor``: ``next_cursor`` of the previous page;
         ``limit``: page size, 1..1000 (default 50).  Raises :class:`~web.errors.BadCursor` for
-        a cursor this store did not produce and ``ValueError`` for a bad limit."""
+        a cursor this store did not produce and ``ValueError`` for a bad limit.
+
+        A ``text`` of 1-2 characters is looked for only among the newest
+        ``short_text_scan_rows`` rows matching the other filters; the page that runs out of
+        matches there has ``scan_limited`` True (see :class:`EventStore`)."""
+        return self._search(since_ms=since_ms, until_ms=until_ms, node=node, kind=kind, text=text,
+                            cursor=cursor, limit=limit, scan_rows=self._short_scan_rows)
+
+    def _search(self, *, since_ms: int | None, until_ms: int | None, node: str | None,
+                kind: str | None, text: str | None, cursor: str | None, limit: int,
+                scan_rows: int | None) -> EventPage:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be an integer in 1..{MAX_PAGE}, got {limit!r}")
         where: list[str] = []
@@ -309,11 +353,17 @@ class EventStore:
         if kind:
             where.append("kind = ?")
             args.append(kind)
+        c = self._db.conn()
+        text = (text or "").strip()
+        window: tuple[int, int] | None = None
+        if text and len(text) < MIN_INDEXED_TEXT and scan_rows is not None:
+            window = self._window_floor(c, where, args, scan_rows)
         if cursor:
             where.append("(ts, id) < (?, ?)")
             args.extend(_decode_cursor(cursor))
-        c = self._db.conn()
-        text = (text or "").strip()
+        if window is not None:
+            where.append("ts >= ? AND (ts, id) >= (?, ?)")
+            args.extend((window[0], *window))
         if text:
             where.append("search_text LIKE ? ESCAPE '\\'")
             args.append(_like_pattern(text))
@@ -329,7 +379,21 @@ class EventStore:
         rows = c.execute(sql, (*args, limit + 1)).fetchall()
         items = [StoredEvent._from_row(r) for r in rows[:limit]]
         more = len(rows) > limit
-        return EventPage(items, more, _encode_cursor(items[-1].ts, items[-1].id) if more else None)
+        return EventPage(items, more, _encode_cursor(items[-1].ts, items[-1].id) if more else None,
+                         scan_limited=window is not None and not more)
+
+    @staticmethod
+    def _window_floor(c: sqlite3.Connection, where: list[str], args: list[Any],
+                      rows: int) -> tuple[int, int] | None:
+        """``(ts, id)`` of the ``rows``-th newest row matching ``where`` (the oldest row of the
+        short-text window), or ``None`` when no older row matches (the window holds them all).
+        Walks ``rows`` entries of the same index the search uses (a few ms per 100,000)."""
+        sql = ("SELECT ts, id FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY ts DESC, id DESC LIMIT 2 OFFSET ?")
+        found = c.execute(sql, (*args, rows - 1)).fetchall()
+        if len(found) < 2:
+            return None
+        return found[0][0], found[0][1]
 
     def _fts_candidates(self, c: sqlite3.Connection, text: str) -> list[int] | None:
         """Row ids whose text contains ``text`` per the trigram index, or ``None`` when the
@@ -347,13 +411,21 @@ class EventStore:
         return [r[0] for r in rows]
 
     def iter_search(self, *, page_size: int = ITER_PAGE, **filters: Any) -> Iterator[StoredEvent]:
-        """Every event :meth:`search` would return for ``filters`` (no ``cursor``/``limit``),
+        """Every event matching ``filters`` (those of :meth:`search`, no ``cursor``/``limit``),
         newest first, read page by page (``page_size`` rows, default 500) so an export of
-        millions of rows holds neither memory nor a long read transaction."""
+        millions of rows holds neither memory nor a long read transaction.
+
+        Unlike :meth:`search`, a 1-2 character ``text`` is NOT limited to the newest
+        ``short_text_scan_rows`` rows: an export is complete (it may take seconds per
+        million rows for such a term)."""
         filters.pop("limit", None)
         cursor = filters.pop("cursor", None)
+        args: dict[str, Any] = {k: filters.pop(k, None)
+                                for k in ("since_ms", "until_ms", "node", "kind", "text")}
+        if filters:
+            raise TypeError(f"unexpected filters: {', '.join(sorted(filters))}")
         while True:
-            page = self.search(cursor=cursor, limit=page_size, **filters)
+            page = self._search(**args, cursor=cursor, limit=page_size, scan_rows=None)
             yield from page.items
             if not page.has_more:
                 return

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 from flask import (Blueprint, Response, abort, g, render_template, request,
                    stream_with_context)
 from flask.typing import ResponseReturnValue
+from flask_babel import format_number
 from flask_babel import gettext as _
 
 from .. import audit
@@ -49,9 +50,11 @@ def search() -> ResponseReturnValue:
             filt.errors["cursor"] = [_("Not a valid page link.")]  # type: ignore[index]
     if filt.errors:
         status = 400
+    scan_rows = st.services.events.short_text_scan_rows
     return render_template("events.html", filt=filt, page=page,
                            nodes=st.services.events.nodes(), kinds=st.services.events.kinds(),
-                           page_size=PAGE_SIZE), status
+                           page_size=PAGE_SIZE,
+                           scan_rows=format_number(scan_rows) if scan_rows else ""), status
 
 
 @bp.get("/events.csv")

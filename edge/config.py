@@ -15,16 +15,15 @@ See ``edge/samples/node.toml`` for a documented example.
 
 from __future__ import annotations
 
-import difflib
-import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from mqtt_topics import ContractError
+from mqtt_topics.schema import (BASE_TYPES, Key, Section, ValueType, check_hex_key,
+                                check_nonempty, contract_check, load_toml, read_secret, show,
+                                unknown, validate_table)
 from mqtt_topics.topics import check_id, check_node_id
 
 from .errors import ConfigError
@@ -39,57 +38,23 @@ __all__ = ["Key", "Section", "SCHEMA", "NodeConfig", "MqttSettings", "CommandSet
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _CARD_RE = re.compile(r"^[0-9A-Fa-f]{10}$")
-_HEX_RE = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
 MIN_COMMAND_KEY_BYTES = 16
 STANDARD_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
 
 # -- the schema, as data ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Key:
-    """One setting.
-
-    ``type``: ``"str"``, ``"int"``, ``"float"`` (an int is accepted), ``"bool"``, ``"path"``
-    (a string, made absolute against the config's directory), ``"pin"`` (an int or a gpiozero
-    pin name string), ``"list[str]"``; ``required``; ``default`` (used when absent and not
-    required); ``choices``; ``min`` / ``max`` (inclusive, numbers); ``check``: a function that
-    returns an error sentence for a bad value or None; ``doc``: one line for the sample/docs."""
-
-    type: str
-    required: bool = False
-    default: Any = None
-    choices: tuple[Any, ...] = ()
-    min: float | None = None
-    max: float | None = None
-    check: Callable[[Any], str | None] | None = None
-    doc: str = ""
+def _is_pin(v: Any) -> bool:
+    return (isinstance(v, int) and not isinstance(v, bool) and v >= 0) or \
+        (isinstance(v, str) and bool(v.strip()))
 
 
-@dataclass(frozen=True)
-class Section:
-    """A ``[table]`` (``array=False``) or an ``[[array of tables]]`` (``array=True``)."""
+#: The value types of :data:`SCHEMA`: the shared ones plus ``"pin"`` (an int >= 0 or a
+#: gpiozero pin name string).
+_TYPES = {**BASE_TYPES, "pin": ValueType("a pin number or name", _is_pin)}
 
-    keys: Mapping[str, Key]
-    array: bool = False
-    required: bool = False
-    doc: str = ""
-
-
-def _check_node_id(v: str) -> str | None:
-    try:
-        check_node_id(v)
-    except ContractError as exc:
-        return str(exc)
-    return None
-
-
-def _check_site(v: str) -> str | None:
-    try:
-        check_id(v, "site")
-    except ContractError as exc:
-        return str(exc)
-    return None
+_check_node_id = contract_check(check_node_id)
+_check_site = contract_check(lambda v: check_id(v, "site"))
 
 
 def _check_name(v: str) -> str | None:
@@ -97,21 +62,12 @@ def _check_name(v: str) -> str | None:
 
 
 def _check_hex_key(v: str) -> str | None:
-    if not _HEX_RE.match(v):
-        return "must be an even number of hex digits"
-    if len(v) // 2 < MIN_COMMAND_KEY_BYTES:
-        return (f"must be at least {MIN_COMMAND_KEY_BYTES} bytes "
-                f"({2 * MIN_COMMAND_KEY_BYTES} hex digits), got {len(v) // 2}")
-    return None
+    return check_hex_key(v, MIN_COMMAND_KEY_BYTES)
 
 
 def _check_cards(v: list[str]) -> str | None:
     bad = [c for c in v if not _CARD_RE.match(c)]
     return f"cards must be 10 hex digits each, bad: {bad}" if bad else None
-
-
-def _check_nonempty(v: str) -> str | None:
-    return None if v.strip() else "must not be empty"
 
 
 def _check_patrol_readers(v: list[str]) -> str | None:
@@ -139,7 +95,7 @@ SCHEMA: dict[str, Section] = {
                             doc="clock difference tolerated on signed commands, seconds"),
     }),
     "mqtt": Section(required=True, doc="the broker connection", keys={
-        "host": Key("str", required=True, check=_check_nonempty, doc="broker host name or address"),
+        "host": Key("str", required=True, check=check_nonempty, doc="broker host name or address"),
         "port": Key("int", min=1, max=65_535, doc="broker port (default 1883, or 8883 with tls)"),
         "username": Key("str", doc="broker user (default: the node id)"),
         "password": Key("str", doc="broker password (or password_file)"),
@@ -166,7 +122,7 @@ SCHEMA: dict[str, Section] = {
     "readers": Section(array=True, doc="card readers", keys={
         "name": Key("str", required=True, check=_check_name, doc="reader name, in every card.read"),
         "kind": Key("str", default="rdm6300", choices=("rdm6300",), doc="reader type"),
-        "port": Key("str", required=True, check=_check_nonempty,
+        "port": Key("str", required=True, check=check_nonempty,
                     doc="serial device path or pyserial URL (loop://, rfc2217://...)"),
         "baud": Key("int", default=9600, choices=STANDARD_BAUDS, doc="serial speed"),
     }),
@@ -316,22 +272,17 @@ class NodeConfig:
 
 # -- meters (issue 10): [[meter_buses]] and [[meters]] ------------------------------------------
 
-def _check_meter_name(v: str) -> str | None:
-    try:
-        check_id(v, "meter name")  # it is the telemetry device id
-    except ContractError as exc:
-        return str(exc)
-    return None
+_check_meter_name = contract_check(lambda v: check_id(v, "meter name"))  # the telemetry device id
 
 
 SCHEMA["meter_buses"] = Section(array=True, doc="Modbus buses: an RS-485 port (RTU) or a TCP gateway", keys={
     "name": Key("str", required=True, check=_check_name, doc="bus name, in meter events"),
     "kind": Key("str", required=True, choices=("rtu", "tcp"), doc="rtu (serial) or tcp (gateway)"),
-    "port": Key("str", check=_check_nonempty, doc="rtu: serial device path (/dev/ttyUSB0)"),
+    "port": Key("str", check=check_nonempty, doc="rtu: serial device path (/dev/ttyUSB0)"),
     "baud": Key("int", default=9600, choices=STANDARD_BAUDS, doc="rtu: serial speed"),
     "parity": Key("str", default="N", choices=("N", "E", "O"), doc="rtu: parity N, E or O"),
     "stop_bits": Key("int", default=1, choices=(1, 2), doc="rtu: stop bits"),
-    "host": Key("str", check=_check_nonempty, doc="tcp: gateway host name or address"),
+    "host": Key("str", check=check_nonempty, doc="tcp: gateway host name or address"),
     "tcp_port": Key("int", default=502, min=1, max=65_535, doc="tcp: gateway port"),
     "timeout_s": Key("float", default=0.5, min=0.01, max=30, doc="reply timeout per request, seconds"),
     "gap_ms": Key("int", default=50, min=0, max=10_000, doc="silence between two requests, ms"),
@@ -349,7 +300,7 @@ SCHEMA["meters"] = Section(array=True, doc="meters read over Modbus (远程抄�
                 doc="meter id, [a-z0-9-]{1,32}: its telemetry device and event name"),
     "bus": Key("str", required=True, doc="the [[meter_buses]] name it hangs on"),
     "slave": Key("int", required=True, min=1, max=247, doc="Modbus slave (unit) id"),
-    "map": Key("str", required=True, check=_check_nonempty,
+    "map": Key("str", required=True, check=check_nonempty,
                doc="register map: a built-in name (eastron_sdm120, eastron_sdm630, water_generic) "
                    "or a .toml path"),
     "unit": Key("str", default="", doc="the residential unit it belongs to (informational)"),
@@ -447,7 +398,7 @@ def _meter_sections(values: dict[str, Any], base: Path, errors: list[str]
 
 SCHEMA["goods_gate"] = Section(doc="goods-pass gate (物品放行): a QR scanner, verdict LEDs and buzzer", keys={
     "name": Key("str", default="gate", check=_check_name, doc="the gate's name, in every goods.* event"),
-    "scanner_port": Key("str", check=_check_nonempty,
+    "scanner_port": Key("str", check=check_nonempty,
                         doc="the scanner's serial device or pyserial URL (required with [goods_gate])"),
     "scanner_baud": Key("int", default=9600, choices=STANDARD_BAUDS, doc="scanner serial speed"),
     "terminator": Key("str", default="any", choices=("any", "cr", "lf", "crlf"),
@@ -530,97 +481,13 @@ def _goods_gate_section(data: Mapping[str, Any], values: dict[str, Any], pins: d
 
 # -- validation ----------------------------------------------------------------------------------
 
-_TYPE_WORDS = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
-               "path": "a path string", "pin": "a pin number or name", "list[str]": "a list of strings"}
-
-
-def _coerce(key: Key, value: Any, base_dir: Path) -> tuple[Any, str | None]:
-    """(value converted, None) or (None, error sentence)."""
-    t = key.type
-    ok = {
-        "str": isinstance(value, str),
-        "path": isinstance(value, str) and bool(value),
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "bool": isinstance(value, bool),
-        "pin": (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
-               or (isinstance(value, str) and bool(value.strip())),
-        "list[str]": isinstance(value, list) and all(isinstance(v, str) for v in value),
-    }[t]
-    if not ok:
-        return None, f"must be {_TYPE_WORDS[t]}, got {_show(value)}"
-    if t == "float":
-        value = float(value)
-        if not math.isfinite(value):
-            return None, f"must be a finite number, got {value}"
-    if t == "path":
-        p = Path(os.path.expanduser(value))
-        value = p if p.is_absolute() else (base_dir / p)
-    if key.choices and value not in key.choices:
-        return None, f"must be one of {', '.join(str(c) for c in key.choices)}, got {_show(value)}"
-    if key.min is not None and value < key.min:
-        return None, f"must be >= {key.min:g}, got {value}"
-    if key.max is not None and value > key.max:
-        return None, f"must be <= {key.max:g}, got {value}"
-    if key.check is not None:
-        problem = key.check(value)
-        if problem:
-            return None, problem
-    if t == "list[str]":
-        value = tuple(value)
-    return value, None
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return f"a {'table' if isinstance(value, dict) else 'list'}"
-    return repr(value)
-
-
-def _unknown(path: str, name: str, known: Any) -> str:
-    near = difflib.get_close_matches(name, list(known), n=1)
-    hint = f" (did you mean {near[0]!r}?)" if near else ""
-    return f"{path}: unknown key{hint}"
-
-
 def _validate_table(prefix: str, table: Any, section: Section, base_dir: Path,
                     errors: list[str]) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        errors.append(f"{prefix}: must be a table, got {_show(table)}")
-        return {}
-    out: dict[str, Any] = {}
-    for name in table:
-        if name not in section.keys:
-            errors.append(_unknown(f"{prefix}.{name}", name, section.keys))
-    for name, key in section.keys.items():
-        path = f"{prefix}.{name}"
-        if name not in table:
-            if key.required:
-                errors.append(f"{path}: required")
-            out[name] = key.default
-            continue
-        value, problem = _coerce(key, table[name], base_dir)
-        if problem:
-            errors.append(f"{path}: {problem}")
-        out[name] = value
-    return out
+    return validate_table(prefix, table, section, base_dir, errors, types=_TYPES)
 
 
 def _read_secret(path: Path | None, where: str, errors: list[str]) -> str | None:
-    if path is None:
-        return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        errors.append(f"{where}: cannot read {path}: {exc.strerror or exc}")
-        return None
-    line = text.strip().splitlines()[0].strip() if text.strip() else ""
-    if not line:
-        errors.append(f"{where}: {path} is empty")
-        return None
-    return line
+    return read_secret(path, where, errors)
 
 
 def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = ".",
@@ -633,7 +500,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
         raise ConfigError(["config: must be a table"])
     for name in data:
         if name not in SCHEMA and name not in NESTED_SECTIONS:
-            errors.append(_unknown(name, name, SCHEMA).replace(": unknown key", ": unknown section"))
+            errors.append(unknown(name, name, SCHEMA, "section"))
     values: dict[str, Any] = {}
     for sname, section in SCHEMA.items():
         raw = data.get(sname)
@@ -641,7 +508,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
             if raw is None:
                 values[sname] = []
             elif not isinstance(raw, list):
-                errors.append(f"{sname}: must be an array of tables ([[{sname}]]), got {_show(raw)}")
+                errors.append(f"{sname}: must be an array of tables ([[{sname}]]), got {show(raw)}")
                 values[sname] = []
             else:
                 values[sname] = [_validate_table(f"{sname}[{i}]", item, section, base, errors)
@@ -786,7 +653,7 @@ def _door_section(data: Mapping[str, Any], base: Path, errors: list[str]) -> "Do
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        errors.append(f"door: must be a table ([door]), got {_show(raw)}")
+        errors.append(f"door: must be a table ([door]), got {show(raw)}")
         return None
     from .extensions.door import DoorSettings  # late: the extension imports this module
     try:
@@ -809,11 +676,5 @@ def load_config(path: str | os.PathLike[str]) -> NodeConfig:
     """Read and validate a TOML config file; raise :class:`ConfigError` with every problem
     (including an unreadable file or a TOML syntax error)."""
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError([f"{p}: cannot read: {exc.strerror or exc}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
+    data = load_toml(p, ConfigError)
     return parse_config(data, base_dir=p.resolve().parent, source=p.resolve())

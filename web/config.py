@@ -38,17 +38,16 @@ Example::
 
 from __future__ import annotations
 
-import difflib
-import math
 import os
-import re
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from mqtt_topics import ContractError
+from mqtt_topics.schema import (Key, Section, check_hex_key, check_nonempty, contract_check,
+                                load_toml, read_secret, show, unknown, validate_table)
 from mqtt_topics.topics import check_id, check_node_id
 
 from .errors import ConsoleConfigError
@@ -66,50 +65,11 @@ SUPPORTED_LANGUAGES: tuple[str, ...] = ("zh_CN", "en")
 MIN_SECRET_KEY_CHARS = 32
 #: Shortest node command key accepted (bytes).
 MIN_COMMAND_KEY_BYTES = 16
-_HEX_RE = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
 
 
 # -- the schema, as data ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Key:
-    """One setting.
-
-    ``type``: ``"str"``, ``"int"``, ``"float"`` (an int is accepted), ``"bool"``, ``"path"``
-    (a string, made absolute against the config's directory), ``"list[str]"``; ``required``;
-    ``default`` (used when absent and not required); ``choices``; ``min`` / ``max`` (inclusive);
-    ``check``: returns an error sentence for a bad value or None; ``doc``: one line."""
-
-    type: str
-    required: bool = False
-    default: Any = None
-    choices: tuple[Any, ...] = ()
-    min: float | None = None
-    max: float | None = None
-    check: Callable[[Any], str | None] | None = None
-    doc: str = ""
-
-
-@dataclass(frozen=True)
-class Section:
-    """A ``[table]``, or with ``per_id`` a family of ``[section.<id>]`` tables."""
-
-    keys: Mapping[str, Key]
-    required: bool = False
-    per_id: bool = False
-    doc: str = ""
-
-
-def _check_site(v: str) -> str | None:
-    try:
-        check_id(v, "site")
-    except ContractError as exc:
-        return str(exc)
-    return None
-
-
-def _check_nonempty(v: str) -> str | None:
-    return None if v.strip() else "must not be empty"
+_check_site = contract_check(lambda v: check_id(v, "site"))
 
 
 def _check_secret(v: str) -> str | None:
@@ -119,12 +79,7 @@ def _check_secret(v: str) -> str | None:
 
 
 def _check_hex_key(v: str) -> str | None:
-    if not _HEX_RE.match(v):
-        return "must be an even number of hex digits"
-    if len(v) // 2 < MIN_COMMAND_KEY_BYTES:
-        return (f"must be at least {MIN_COMMAND_KEY_BYTES} bytes ({2 * MIN_COMMAND_KEY_BYTES} "
-                f"hex digits), got {len(v) // 2}")
-    return None
+    return check_hex_key(v, MIN_COMMAND_KEY_BYTES)
 
 
 def _check_languages(v: list[str]) -> str | None:
@@ -153,7 +108,7 @@ SCHEMA: dict[str, Section] = {
         "secret_key": Key("str", check=_check_secret,
                           doc="session signing key, >= 32 characters (or secret_key_file); required"),
         "secret_key_file": Key("path", doc="file holding the session signing key (first line)"),
-        "listen_host": Key("str", default="127.0.0.1", check=_check_nonempty,
+        "listen_host": Key("str", default="127.0.0.1", check=check_nonempty,
                            doc="address the web server listens on"),
         "listen_port": Key("int", default=8080, min=0, max=65_535,
                            doc="TCP port the web server listens on (0: any free port)"),
@@ -177,14 +132,14 @@ SCHEMA: dict[str, Section] = {
                                          doc="failed log-ins allowed per account and per address"),
     }),
     "mqtt": Section(doc="the broker connection (absent: run without a broker)", keys={
-        "host": Key("str", required=True, check=_check_nonempty, doc="broker host name or address"),
+        "host": Key("str", required=True, check=check_nonempty, doc="broker host name or address"),
         "port": Key("int", min=1, max=65_535, doc="broker port (default 1883, or 8883 with tls)"),
-        "username": Key("str", default="console", check=_check_nonempty, doc="broker user"),
+        "username": Key("str", default="console", check=check_nonempty, doc="broker user"),
         "password": Key("str", doc="broker password (or password_file)"),
         "password_file": Key("path", doc="file holding the broker password (first line)"),
         "tls": Key("bool", default=False, doc="connect with TLS"),
         "ca_file": Key("path", doc="CA certificate bundle for TLS (default: the system's)"),
-        "client_id": Key("str", default="lobbygate-console", check=_check_nonempty,
+        "client_id": Key("str", default="lobbygate-console", check=check_nonempty,
                          doc="MQTT client id"),
     }),
     "nodes": Section(per_id=True, doc="one [nodes.<id>] per node the console may command", keys={
@@ -255,98 +210,6 @@ class ConsoleConfig:
 
 # -- validation ----------------------------------------------------------------------------------
 
-_TYPE_WORDS = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
-               "path": "a path string", "list[str]": "a list of strings"}
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return f"a {'table' if isinstance(value, dict) else 'list'}"
-    return repr(value)
-
-
-def _coerce(key: Key, value: Any, base_dir: Path) -> tuple[Any, str | None]:
-    """(value converted, None) or (None, error sentence)."""
-    t = key.type
-    ok = {
-        "str": isinstance(value, str),
-        "path": isinstance(value, str) and bool(value),
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "bool": isinstance(value, bool),
-        "list[str]": isinstance(value, list) and all(isinstance(v, str) for v in value),
-    }[t]
-    if not ok:
-        return None, f"must be {_TYPE_WORDS[t]}, got {_show(value)}"
-    if t == "float":
-        value = float(value)
-        if not math.isfinite(value):
-            return None, f"must be a finite number, got {value}"
-    if t == "path":
-        p = Path(os.path.expanduser(value))
-        value = p if p.is_absolute() else (base_dir / p)
-    if key.choices and value not in key.choices:
-        return None, f"must be one of {', '.join(str(c) for c in key.choices)}, got {_show(value)}"
-    if key.min is not None and value < key.min:
-        return None, f"must be >= {key.min:g}, got {value}"
-    if key.max is not None and value > key.max:
-        return None, f"must be <= {key.max:g}, got {value}"
-    if key.check is not None:
-        problem = key.check(value)
-        if problem:
-            return None, problem
-    if t == "list[str]":
-        value = tuple(value)
-    return value, None
-
-
-def _unknown(path: str, name: str, known: Any, what: str = "key") -> str:
-    near = difflib.get_close_matches(name, list(known), n=1)
-    hint = f" (did you mean {near[0]!r}?)" if near else ""
-    return f"{path}: unknown {what}{hint}"
-
-
-def _validate_table(prefix: str, table: Any, section: Section, base_dir: Path,
-                    errors: list[str]) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        errors.append(f"{prefix}: must be a table, got {_show(table)}")
-        return {k: None for k in section.keys}
-    out: dict[str, Any] = {}
-    for name in table:
-        if name not in section.keys:
-            errors.append(_unknown(f"{prefix}.{name}", name, section.keys))
-    for name, key in section.keys.items():
-        path = f"{prefix}.{name}"
-        if name not in table:
-            if key.required:
-                errors.append(f"{path}: required")
-            out[name] = key.default
-            continue
-        value, problem = _coerce(key, table[name], base_dir)
-        if problem:
-            errors.append(f"{path}: {problem}")
-        out[name] = value
-    return out
-
-
-def _read_secret(path: Path | None, where: str, errors: list[str]) -> str | None:
-    if path is None:
-        return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        errors.append(f"{where}: cannot read {path}: {reason}")
-        return None
-    line = text.strip().splitlines()[0].strip() if text.strip() else ""
-    if not line:
-        errors.append(f"{where}: {path} is empty")
-        return None
-    return line
-
-
 def _one_of(section: str, raw: Mapping[str, Any], value_key: str, file_key: str,
             errors: list[str], *, required: str) -> str | None:
     """Which of ``value_key`` / ``file_key`` was given (both: an error; neither: ``required``
@@ -367,7 +230,7 @@ def _merge_includes(data: Mapping[str, Any], base: Path, errors: list[str]) -> d
     merged = {k: v for k, v in data.items() if k != "include"}
     includes = data.get("include", [])
     if not isinstance(includes, list) or not all(isinstance(i, str) and i for i in includes):
-        errors.append(f"include: must be a list of file names, got {_show(includes)}")
+        errors.append(f"include: must be a list of file names, got {show(includes)}")
         return merged
     for name in includes:
         p = Path(os.path.expanduser(name))
@@ -413,7 +276,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
     data = _merge_includes(data, base, errors)
     for name in data:
         if name not in SCHEMA:
-            errors.append(_unknown(name, name, SCHEMA, "section"))
+            errors.append(unknown(name, name, SCHEMA, "section"))
 
     # -- [console] -------------------------------------------------------------------------
     raw_console = data.get("console")
@@ -422,7 +285,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
         errors.append("console.secret_key: required (or console.secret_key_file); "
                       "the console never runs without a secret key")
         raise ConsoleConfigError(errors)
-    console = _validate_table("console", raw_console, SCHEMA["console"], base, errors)
+    console = validate_table("console", raw_console, SCHEMA["console"], base, errors)
     raw_console = raw_console if isinstance(raw_console, dict) else {}
     secret: str | None = None
     which = _one_of("console", raw_console, "secret_key", "secret_key_file", errors,
@@ -431,7 +294,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
     if which == "secret_key":
         secret = console["secret_key"]
     elif which == "secret_key_file" and console["secret_key_file"] is not None:
-        secret = _read_secret(console["secret_key_file"], "console.secret_key_file", errors)
+        secret = read_secret(console["secret_key_file"], "console.secret_key_file", errors)
         if secret is not None:
             problem = _check_secret(secret)
             if problem:
@@ -446,7 +309,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
     # -- [mqtt] ----------------------------------------------------------------------------
     mqtt_settings: MqttSettings | None = None
     if "mqtt" in data:
-        mqtt = _validate_table("mqtt", data["mqtt"], SCHEMA["mqtt"], base, errors)
+        mqtt = validate_table("mqtt", data["mqtt"], SCHEMA["mqtt"], base, errors)
         raw_mqtt = data["mqtt"] if isinstance(data["mqtt"], dict) else {}
         password: str | None = None
         which = _one_of("mqtt", raw_mqtt, "password", "password_file", errors,
@@ -454,7 +317,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
         if which == "password":
             password = mqtt["password"]
         elif which == "password_file" and mqtt["password_file"] is not None:
-            password = _read_secret(mqtt["password_file"], "mqtt.password_file", errors)
+            password = read_secret(mqtt["password_file"], "mqtt.password_file", errors)
         if mqtt.get("ca_file") is not None and not mqtt.get("tls"):
             errors.append("mqtt.ca_file: only used with tls = true")
         if isinstance(mqtt.get("ca_file"), Path) and not mqtt["ca_file"].is_file():
@@ -469,7 +332,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
     node_keys: dict[str, bytes] = {}
     raw_nodes = data.get("nodes", {})
     if not isinstance(raw_nodes, dict):
-        errors.append(f"nodes: must be tables [nodes.<id>], got {_show(raw_nodes)}")
+        errors.append(f"nodes: must be tables [nodes.<id>], got {show(raw_nodes)}")
         raw_nodes = {}
     for node_id, table in raw_nodes.items():
         prefix = f"nodes.{node_id}"
@@ -477,14 +340,14 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
             check_node_id(node_id)
         except ContractError as exc:
             errors.append(f"{prefix}: {exc}")
-        node = _validate_table(prefix, table, SCHEMA["nodes"], base, errors)
+        node = validate_table(prefix, table, SCHEMA["nodes"], base, errors)
         which = _one_of(prefix, table if isinstance(table, dict) else {}, "command_key",
                         "command_key_file", errors, required="required (or command_key_file)")
         key_text: str | None = None
         if which == "command_key":
             key_text = node["command_key"]
         elif which == "command_key_file" and node["command_key_file"] is not None:
-            key_text = _read_secret(node["command_key_file"], f"{prefix}.command_key_file", errors)
+            key_text = read_secret(node["command_key_file"], f"{prefix}.command_key_file", errors)
             if key_text is not None:
                 problem = _check_hex_key(key_text)
                 if problem:
@@ -512,11 +375,5 @@ def load_config(path: str | os.PathLike[str]) -> ConsoleConfig:
     """Read and validate ``console.toml``; raise :class:`~web.errors.ConsoleConfigError` with
     every problem (including an unreadable file or a TOML syntax error)."""
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConsoleConfigError([f"{p}: cannot read: {exc.strerror or exc}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConsoleConfigError([f"{p}: not valid TOML: {exc}"]) from None
+    data = load_toml(p, ConsoleConfigError)
     return parse_config(data, base_dir=p.resolve().parent, source=p.resolve())

@@ -129,3 +129,13 @@ def test_toml_syntax_error_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert "not valid TOML" in info.value.errors[0]
+
+
+def test_binary_secret_file_is_reported_not_raised(tmp_path: Path) -> None:
+    (tmp_path / "pw").write_bytes(b"\xff\xfe\x00binary")
+    data = {"node": {"id": "lobby", "site": "s1", "journal": "j.db"},
+            "mqtt": {"host": "h", "password_file": "pw"},
+            "commands": {"key": "00" * 32}}
+    with pytest.raises(ConfigError) as exc:
+        parse_config(data, base_dir=tmp_path)
+    assert any(e.startswith("mqtt.password_file") for e in exc.value.errors)

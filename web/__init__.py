@@ -121,14 +121,16 @@ def _register_blueprints(app: "Flask") -> None:
     from . import i18n, security
     from .auth import bp as auth_bp
     from .auth.session import init_session
-    from .views import alarms, api, audit, dashboard, errors, events, nodes, stream, users
+    from .views import (access_log, alarms, api, audit, credentials, dashboard, doors, errors,
+                        events, nodes, stream, users)
 
     init_session(app)
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth_bp)
-    for module in (dashboard, stream, nodes, events, alarms, users, audit, api):
+    for module in (dashboard, stream, nodes, events, alarms, users, audit, api, credentials,
+                   doors, access_log):
         app.register_blueprint(module.bp)
 
 

@@ -16,7 +16,9 @@ from .db import Database, register_schema
 
 __all__ = ["AuditLog", "AuditEntry", "ACTIONS", "LOGIN", "LOGIN_FAILED", "LOGIN_REFUSED",
            "LOGOUT", "PASSWORD_CHANGE", "USER_ADD", "USER_ROLE", "USER_PASSWORD", "USER_DISABLE",
-           "USER_ENABLE", "LANGUAGE", "ALARM_ACK", "COMMAND_SEND", "EVENTS_EXPORT"]
+           "USER_ENABLE", "LANGUAGE", "ALARM_ACK", "COMMAND_SEND", "EVENTS_EXPORT",
+           "CREDENTIAL_ADD", "CREDENTIAL_EDIT", "CREDENTIAL_DISABLE", "CREDENTIAL_ENABLE",
+           "CREDENTIAL_IMPORT", "CREDENTIAL_EXPORT", "ACCESS_EXPORT", "DOOR_UNLOCK"]
 
 LOGIN = "auth.login"
 LOGIN_FAILED = "auth.login_failed"
@@ -32,11 +34,21 @@ LANGUAGE = "user.language"
 ALARM_ACK = "alarm.ack"
 COMMAND_SEND = "command.send"
 EVENTS_EXPORT = "events.export"
+CREDENTIAL_ADD = "credential.add"
+CREDENTIAL_EDIT = "credential.edit"
+CREDENTIAL_DISABLE = "credential.disable"
+CREDENTIAL_ENABLE = "credential.enable"
+CREDENTIAL_IMPORT = "credential.import"
+CREDENTIAL_EXPORT = "credential.export"
+ACCESS_EXPORT = "access.export"
+DOOR_UNLOCK = "door.unlock"                #: remote unlock, with the operator's reason
 
 #: Every action the console itself records, in display order.
 ACTIONS: tuple[str, ...] = (LOGIN, LOGIN_FAILED, LOGIN_REFUSED, LOGOUT, PASSWORD_CHANGE, USER_ADD,
                             USER_ROLE, USER_PASSWORD, USER_DISABLE, USER_ENABLE, LANGUAGE,
-                            ALARM_ACK, COMMAND_SEND, EVENTS_EXPORT)
+                            ALARM_ACK, COMMAND_SEND, EVENTS_EXPORT, CREDENTIAL_ADD, CREDENTIAL_EDIT,
+                            CREDENTIAL_DISABLE, CREDENTIAL_ENABLE, CREDENTIAL_IMPORT,
+                            CREDENTIAL_EXPORT, ACCESS_EXPORT, DOOR_UNLOCK)
 
 #: Longest stored field, characters (longer values are cut with an ellipsis).
 MAX_FIELD_CHARS = 500

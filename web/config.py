@@ -204,7 +204,7 @@ class ConsoleConfig:
                                     client_id=self.mqtt.client_id, tls=self.mqtt.tls,
                                     ca_file=str(self.mqtt.ca_file) if self.mqtt.ca_file else None)
         return ServicesConfig(db_path=self.db_path, site=self.site, broker=broker,
-                              node_keys=dict(self.node_keys),
+                              node_keys=dict(self.node_keys), timezone=self.timezone,
                               max_clock_skew_s=self.max_clock_skew_s)
 
 

@@ -92,6 +92,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda v: labels.label(labels.CLASS_LABELS, v), "class_label")
     app.add_template_filter(lambda v: labels.label(labels.NODE_STATE_LABELS, v), "state_label")
     app.add_template_filter(lambda v: labels.label(labels.ACTION_LABELS, v), "action_label")
+    app.add_template_filter(lambda v: labels.label(labels.DOOR_STATE_LABELS, v), "door_state_label")
+    app.add_template_filter(lambda v: labels.label(labels.REASON_LABELS, v), "reason_label")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -156,7 +156,8 @@ class Ingest:
                  clock: Callable[[], int] = utc_ms, batch_max: int = 500, max_pending: int = 10_000,
                  clock_settle_ms: int = 30_000,
                  event_handlers: Sequence[Callable[[StoredEvent], None]] = (),
-                 telemetry_handlers: Sequence[Callable[[str, Telemetry, int], None]] = ()) -> None:
+                 telemetry_handlers: Sequence[Callable[[str, Telemetry, int], None]] = (),
+                 connect_handlers: Sequence[Callable[[], None]] = ()) -> None:
         T.check_id(site, "site")
         if batch_max < 1 or max_pending < 1:
             raise ValueError("batch_max and max_pending must be >= 1")
@@ -169,6 +170,7 @@ class Ingest:
         self._batch_max = batch_max
         self._settle_ms = clock_settle_ms
         self._event_handlers = tuple(event_handlers)
+        self._connect_handlers = tuple(connect_handlers)
         self._telemetry_handlers = tuple(telemetry_handlers)
         self._version = _version()
         self._queue: queue.Queue[_Inbound | None] = queue.Queue(maxsize=max_pending)
@@ -308,6 +310,8 @@ class Ingest:
                 self._count("subscribe_refused")
                 return
             self._connected.set()
+            for handler in self._connect_handlers:   # e.g. republish retained sync snapshots
+                handler()
         except Exception:  # noqa: BLE001
             log.exception("ingest: on_subscribe failed")
 

@@ -20,6 +20,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+from mqtt_topics import topics as T
+
+from .access.store import DATASET as CREDENTIALS, CredentialStore
 from .commands import CommandSender
 from .db import Database
 from .ingest import BrokerSettings, Ingest, utc_ms
@@ -35,7 +38,7 @@ __all__ = ["ServicesConfig", "ConsoleServices", "build_services"]
 class ServicesConfig:
     """What the data layer needs.  ``db_path``: the SQLite file; ``broker``: None runs without
     ingest (pages over an existing database, tests); ``node_keys``: each node's HMAC command
-    key; ``max_clock_skew_s``: node clock offset flagged beyond this (s, default 30);
+    key; ``timezone``: the site's IANA zone (written into sync snapshots); ``max_clock_skew_s``: node clock offset flagged beyond this (s, default 30);
     ``clock_settle_ms``: see :class:`~web.ingest.Ingest` (default 30,000)."""
 
     db_path: str | os.PathLike[str]
@@ -45,11 +48,12 @@ class ServicesConfig:
     max_clock_skew_s: float = 30.0
     clock_settle_ms: int = 30_000
     synchronous: str = "FULL"
+    timezone: str = "UTC"
 
 
 class ConsoleServices:
     """The console's data layer: ``db``, ``events``, ``nodes``, ``alarms``, ``live``,
-    ``commands``, ``ingest`` (None without a broker).  The constructor does no I/O."""
+    ``commands``, ``credentials`` (the door-access registry), ``ingest`` (None without a broker).  The constructor does no I/O."""
 
     def __init__(self, cfg: ServicesConfig, *, clock: Callable[[], int] = utc_ms) -> None:
         self.config = cfg
@@ -59,6 +63,7 @@ class ConsoleServices:
         self.events = EventStore(self.db)
         self.nodes = NodeStore(self.db, max_clock_skew_s=cfg.max_clock_skew_s)
         self.alarms = AlarmStore(self.db, live=self.live)
+        self.credentials = CredentialStore(self.db, clock=clock, timezone=cfg.timezone)
         self.ingest: Ingest | None = None
         self.commands = CommandSender(db=self.db, publish=self._publish, site=cfg.site,
                                       node_keys=cfg.node_keys, clock=clock)
@@ -66,11 +71,22 @@ class ConsoleServices:
             self.ingest = Ingest(site=cfg.site, broker=cfg.broker, events=self.events,
                                  nodes=self.nodes, alarms=self.alarms, live=self.live,
                                  commands=self.commands, clock=clock,
-                                 clock_settle_ms=cfg.clock_settle_ms)
+                                 clock_settle_ms=cfg.clock_settle_ms,
+                                 connect_handlers=(self._republish_credentials,))
         self._started = False
 
     def _publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> bool:
         return self.ingest.publish(topic, payload, qos, retain) if self.ingest else False
+
+    def publish_credentials(self) -> bool:
+        """Publish the ``credentials`` snapshot (retained, QoS 1) at its current version; True
+        if handed to the broker. Called after every registry change and on each (re)connect."""
+        snapshot = self.credentials.snapshot()
+        return self._publish(T.sync(self.config.site, CREDENTIALS), snapshot.to_json(), 1, True)
+
+    def _republish_credentials(self) -> None:
+        if self.credentials.version() > 0:   # never overwrite a node's cache with an empty set
+            self.publish_credentials()
 
     def open(self) -> "ConsoleServices":
         """Open the database only (no ingest).  Idempotent."""

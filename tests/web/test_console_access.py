@@ -6,9 +6,10 @@ import re
 
 import pytest
 
+from web.access import CredentialRecord
 from web.auth.session import PUBLIC_ENDPOINTS
 
-from console_helpers import ROLES, login, make_event
+from console_helpers import ROLES, T0, login, make_event
 
 ALL = set(ROLES)
 STAFF = {"admin", "desk", "guard"}
@@ -37,6 +38,21 @@ ROUTES = [
     ("GET", "/api/v1/events", STAFF),
     ("GET", "/api/v1/events/{event}", STAFF),
     ("GET", "/api/v1/nodes", DESK),
+    ("GET", "/credentials", DESK),
+    ("GET", "/credentials/new", DESK),
+    ("POST", "/credentials/new", DESK),
+    ("GET", "/credentials/{cred}/edit", DESK),
+    ("POST", "/credentials/{cred}/edit", DESK),
+    ("POST", "/credentials/{cred}/disable", DESK),
+    ("POST", "/credentials/{cred}/enable", DESK),
+    ("GET", "/credentials.csv", DESK),
+    ("GET", "/credentials/import", DESK),
+    ("POST", "/credentials/import", DESK),
+    ("GET", "/access-log", STAFF),
+    ("GET", "/access-log.csv", STAFF),
+    ("GET", "/doors", STAFF),
+    ("GET", "/doors/stream", STAFF),
+    ("POST", "/doors/{door}/unlock", DESK),
     ("POST", "/logout", ALL),
 ]
 API = ("/api/", "/live/")
@@ -46,7 +62,11 @@ API = ("/api/", "/live/")
 def ids(services):  # type: ignore[no-untyped-def]
     ev, alarm = make_event(services, kind="command.refused",
                            data={"cmd_id": "c1", "action": "relay.pulse", "reason": "expired"})
-    return {"alarm": alarm.id, "event": ev.event_id}
+    make_event(services, kind="door.state", seq=2, ts=T0 - 60_000,
+               data={"door": "lobby", "state": "locked", "locked": True, "open": False})
+    services.credentials.save(CredentialRecord(credential_id="c-1", cards=("w26:1:2",)),
+                              by="test", create=True)
+    return {"alarm": alarm.id, "event": ev.event_id, "cred": "c-1", "door": "lobby"}
 
 
 def _token(client) -> str:  # type: ignore[no-untyped-def]

@@ -24,6 +24,12 @@ PAGE_ROLES: Mapping[str, frozenset[str]] = {
     "nodes": frozenset({"admin", "desk"}),
     "users": frozenset({"admin"}),
     "audit": frozenset({"admin"}),
+    # door access (issue 4): desk and admin manage cards and open doors remotely; the guard
+    # watches the doors and reads the access log.
+    "credentials": frozenset({"admin", "desk"}),
+    "access_log": frozenset({"admin", "desk", "guard"}),
+    "doors": frozenset({"admin", "desk", "guard"}),
+    "door_unlock": frozenset({"admin", "desk"}),
 }
 
 

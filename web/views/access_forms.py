@@ -1,0 +1,52 @@
+"""Forms of the door-access pages (Flask-WTF: every POST carries a CSRF token). Field rules
+live in :func:`web.access.model.validate`; these forms add lengths and the PIN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from ..access.messages import KIND_LABELS
+from ..access.model import KINDS
+
+__all__ = ["CredentialForm", "ImportForm", "UnlockForm", "MAX_REASON_CHARS"]
+
+MAX_REASON_CHARS = 200
+
+
+def _kind_choices() -> list[tuple[str, Any]]:
+    return [(k, KIND_LABELS[k]) for k in KINDS]
+
+
+class CredentialForm(FlaskForm):
+    credential_id = StringField(_l("Credential id"), validators=[
+        DataRequired(message=_l("Required.")), Length(max=64, message=_l("Too long."))])
+    cards = TextAreaField(_l("Card numbers"), validators=[
+        DataRequired(message=_l("Required.")), Length(max=1000, message=_l("Too long."))])
+    holder = StringField(_l("Holder"), validators=[Length(max=100, message=_l("Too long."))])
+    unit = StringField(_l("Unit"), validators=[Length(max=100, message=_l("Too long."))])
+    kind = SelectField(_l("Kind"), choices=_kind_choices, default="resident")
+    doors = StringField(_l("Doors"), default="*", validators=[
+        DataRequired(message=_l("Required.")), Length(max=2000, message=_l("Too long."))])
+    enabled = BooleanField(_l("Enabled"), default=True)
+    valid_from = StringField(_l("Valid from"), validators=[Length(max=40, message=_l("Too long."))])
+    valid_until = StringField(_l("Valid until"), validators=[Length(max=40, message=_l("Too long."))])
+    schedule = StringField(_l("Schedule"), validators=[Length(max=64, message=_l("Too long."))])
+    pin = PasswordField(_l("PIN"), validators=[
+        Optional(), Regexp(r"^[0-9]{4,12}$", message=_l("A PIN is 4 to 12 digits."))])
+    clear_pin = BooleanField(_l("Remove the PIN"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired(message=_l("Choose a CSV file."))])
+
+
+class UnlockForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[
+        DataRequired(message=_l("Say why the door is opened remotely.")),
+        Length(max=MAX_REASON_CHARS, message=_l("At most %(max)d characters.", max=MAX_REASON_CHARS))])

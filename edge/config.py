@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Key", "Section", "SCHEMA", "NodeConfig", "MqttSettings", "CommandSettings",
            "GpioSettings", "ReaderSettings", "InputSettings", "RelaySettings",
            "SimulationSettings", "MeterBusSettings", "MeterSettings", "PatrolSettings", "GoodsGateSettings",
-           "NESTED_SECTIONS", "load_config", "parse_config"]
+           "IntercomSettings", "NESTED_SECTIONS", "load_config", "parse_config"]
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _CARD_RE = re.compile(r"^[0-9A-Fa-f]{10}$")
@@ -266,7 +266,9 @@ class NodeConfig:
     simulation: SimulationSettings = SimulationSettings()
     patrol: PatrolSettings = PatrolSettings()
     goods_gate: "GoodsGateSettings | None" = None
+    intercom: "IntercomSettings | None" = None
     door: "DoorSettings | None" = None
+    cabinet: "Any" = None  # edge.cabinet.settings.CabinetSettings (issue 8)
     source: Path | None = None
 
 
@@ -397,7 +399,7 @@ def _meter_sections(values: dict[str, Any], base: Path, errors: list[str]
 # -- goods-pass gate (issue 7): [goods_gate] ---------------------------------------------------
 
 SCHEMA["goods_gate"] = Section(doc="goods-pass gate (物品放行): a QR scanner, verdict LEDs and buzzer", keys={
-    "name": Key("str", default="gate", check=_check_name, doc="the gate's name, in every goods.* event"),
+    "name": Key("str", default="gate", check=_check_name, doc="the gate's name, in every goods_pass.* event"),
     "scanner_port": Key("str", check=check_nonempty,
                         doc="the scanner's serial device or pyserial URL (required with [goods_gate])"),
     "scanner_baud": Key("int", default=9600, choices=STANDARD_BAUDS, doc="scanner serial speed"),
@@ -415,6 +417,13 @@ SCHEMA["goods_gate"] = Section(doc="goods-pass gate (物品放行): a QR scanner
     "buzzer_pin": Key("pin", doc="buzzer: short beep released, long beep refused (optional)"),
     "active_high": Key("bool", default=True, doc="a high pin lights the LED / sounds the buzzer"),
     "show_s": Key("float", default=3.0, min=0.1, max=60, doc="how long the verdict LED stays lit, seconds"),
+    "release_pin": Key("pin", doc="the guard's release button (required with [goods_gate])"),
+    "deny_pin": Key("pin", doc="the guard's deny button (required with [goods_gate])"),
+    "buttons_pull_up": Key("bool", default=True,
+                           doc="button inputs use the internal pull-up: pressed when pulled low"),
+    "decision_timeout_s": Key("float", default=60.0, min=0.01, max=3600,
+                              doc="how long a valid pass waits for release/deny before it is "
+                                  "denied (reason timeout), seconds"),
 })
 
 
@@ -437,6 +446,10 @@ class GoodsGateSettings:
     buzzer_pin: int | str | None = None
     active_high: bool = True
     show_s: float = 3.0
+    release_pin: int | str | None = None
+    deny_pin: int | str | None = None
+    buttons_pull_up: bool = True
+    decision_timeout_s: float = 60.0
 
 
 def _goods_gate_section(data: Mapping[str, Any], values: dict[str, Any], pins: dict[str, str],
@@ -449,7 +462,10 @@ def _goods_gate_section(data: Mapping[str, Any], values: dict[str, Any], pins: d
     if not g.get("scanner_port"):
         if "scanner_port" not in (data.get("goods_gate") or {}):
             errors.append("goods_gate.scanner_port: required")
-    for key in ("green_pin", "red_pin", "buzzer_pin"):
+    for key in ("release_pin", "deny_pin"):
+        if g.get(key) is None:
+            errors.append(f"goods_gate.{key}: required")
+    for key in ("green_pin", "red_pin", "buzzer_pin", "release_pin", "deny_pin"):
         pin = g.get(key)
         if pin is not None:
             norm = _pin_key(pin)
@@ -476,7 +492,144 @@ def _goods_gate_section(data: Mapping[str, Any], values: dict[str, Any], pins: d
         terminator=g["terminator"], max_line=g["max_line"], repeat_window_s=g["repeat_window_s"],
         public_key=key_bytes, public_key_file=path, ledger=g["ledger"], green_pin=g["green_pin"],
         red_pin=g["red_pin"], buzzer_pin=g["buzzer_pin"], active_high=g["active_high"],
-        show_s=g["show_s"])
+        show_s=g["show_s"], release_pin=g["release_pin"], deny_pin=g["deny_pin"],
+        buttons_pull_up=g["buttons_pull_up"], decision_timeout_s=g["decision_timeout_s"])
+
+
+# -- intercom panel (issue 6): [intercom] -----------------------------------------------------
+
+_UNIT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
+def _is_unit_pins(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(k, str) and _is_pin(p) for k, p in v.items())
+
+
+_TYPES["table[pin]"] = ValueType("a table of unit = pin", _is_unit_pins)
+
+
+def _check_units(v: Mapping[str, Any] | tuple[str, ...]) -> str | None:
+    bad = [u for u in v if not _UNIT_RE.match(u)]
+    return f"units must match [a-z0-9][a-z0-9-]{{0,31}}, bad: {bad}" if bad else None
+
+
+SCHEMA["intercom"] = Section(doc="intercom panel (对讲): call buttons / keypad, help button, LED, buzzer, door", keys={
+    "name": Key("str", default="panel", check=_check_name, doc="the panel's name, in every intercom.* event"),
+    "buttons": Key("table[pin]", default={}, check=_check_units,
+                   doc="one call button per unit: { \"1201\" = 17, ... } (unit -> gpiozero pin)"),
+    "keypad_d0": Key("pin", doc="Wiegand keypad DATA0 pin: the visitor keys a unit number and #"),
+    "keypad_d1": Key("pin", doc="Wiegand keypad DATA1 pin (with keypad_d0)"),
+    "keypad_units": Key("list[str]", default=(), check=_check_units,
+                        doc="units the keypad may call (empty: any number keyed)"),
+    "keypad_max_digits": Key("int", default=6, min=1, max=16, doc="longest unit number keyed"),
+    "keypad_timeout_s": Key("float", default=10.0, min=0.5, max=600,
+                            doc="keys older than this many seconds are forgotten"),
+    "emergency_pin": Key("pin", doc="emergency/help button (紧急求助): intercom.emergency alarm"),
+    "pull_up": Key("bool", default=True, doc="buttons switch to ground (internal pull-up)"),
+    "bounce_ms": Key("int", default=20, min=0, max=10_000, doc="button debounce, ms (0: none)"),
+    "led_pin": Key("pin", doc="panel LED: on while calling/answered (optional)"),
+    "buzzer_pin": Key("pin", doc="panel buzzer: ring, door-open buzz, no-answer beep (optional)"),
+    "active_high": Key("bool", default=True, doc="a high pin lights the LED / sounds the buzzer"),
+    "door_pin": Key("pin", doc="door strike relay the desk opens with intercom.open (optional)"),
+    "door_active_high": Key("bool", default=True, doc="a high pin energises the strike relay"),
+    "door_safe_state": Key("str", default="off", choices=("off", "on"),
+                           doc="strike relay state at boot and at rest (on: maglock)"),
+    "door_pulse_s": Key("float", default=5.0, min=0.1, max=60, doc="door strike pulse, seconds"),
+    "ring_s": Key("float", default=1.0, min=0.05, max=30, doc="buzzer ring per call, seconds"),
+    "call_window_s": Key("float", default=30.0, min=0, max=3_600,
+                         doc="re-presses for a unit within this many seconds of its call are "
+                             "counted, not a new call"),
+    "answer_timeout_s": Key("float", default=60.0, min=1, max=3_600,
+                            doc="a call not answered within this many seconds is intercom.timeout"),
+    "emergency_window_s": Key("float", default=10.0, min=0, max=3_600,
+                              doc="help presses within this many seconds of the last alarm are counted"),
+    "scanner_port": Key("str", check=check_nonempty,
+                        doc="QR scanner for visitor invites: serial device or pyserial URL (optional; needs door_pin)"),
+    "scanner_baud": Key("int", default=9600, choices=STANDARD_BAUDS, doc="scanner serial speed"),
+    "scanner_repeat_s": Key("float", default=2.0, min=0, max=60,
+                            doc="the same code again within this many seconds is one scan"),
+    "public_key_file": Key("path", default="site-signing.pub",
+                           doc="the site's Ed25519 public key (PEM) that signs invites (with scanner_port)"),
+    "invite_ledger": Key("path", default="intercom-invites.db",
+                         doc="SQLite file of invite uses and revocations (with scanner_port)"),
+})
+
+
+@dataclass(frozen=True)
+class IntercomSettings:
+    """The intercom panel on this node (see ``SCHEMA["intercom"]``). ``buttons``: unit -> pin;
+    times in seconds except ``bounce_ms``."""
+
+    name: str = "panel"
+    buttons: Mapping[str, int | str] = field(default_factory=dict)
+    keypad_d0: int | str | None = None
+    keypad_d1: int | str | None = None
+    keypad_units: tuple[str, ...] = ()
+    keypad_max_digits: int = 6
+    keypad_timeout_s: float = 10.0
+    emergency_pin: int | str | None = None
+    pull_up: bool = True
+    bounce_ms: int = 20
+    led_pin: int | str | None = None
+    buzzer_pin: int | str | None = None
+    active_high: bool = True
+    door_pin: int | str | None = None
+    door_active_high: bool = True
+    door_safe_state: str = "off"
+    door_pulse_s: float = 5.0
+    ring_s: float = 1.0
+    call_window_s: float = 30.0
+    answer_timeout_s: float = 60.0
+    emergency_window_s: float = 10.0
+    scanner_port: str | None = None
+    scanner_baud: int = 9600
+    scanner_repeat_s: float = 2.0
+    public_key_file: Path | None = None
+    invite_ledger: Path | None = None
+    public_key: bytes = field(default=b"", repr=False)
+
+
+def _intercom_section(data: Mapping[str, Any], values: dict[str, Any], pins: dict[str, str],
+                      errors: list[str]) -> IntercomSettings | None:
+    """``[intercom]`` cross-key rules (only when the table is present): keypad pins in pairs, at
+    least one way to call, no pin used twice (here or by another section)."""
+    if "intercom" not in data:
+        return None
+    s = values["intercom"]
+    if (s.get("keypad_d0") is None) != (s.get("keypad_d1") is None):
+        errors.append("intercom.keypad_d1: keypad_d0 and keypad_d1 go together")
+    if not s.get("buttons") and s.get("keypad_d0") is None and s.get("emergency_pin") is None:
+        errors.append("intercom.buttons: give call buttons, a keypad (keypad_d0/d1) or an emergency_pin")
+    used = [(f"buttons.{u}", p) for u, p in (s.get("buttons") or {}).items()]
+    used += [(k, s.get(k)) for k in ("keypad_d0", "keypad_d1", "emergency_pin", "led_pin",
+                                     "buzzer_pin", "door_pin")]
+    for key, pin in used:
+        if pin is None:
+            continue
+        norm = _pin_key(pin)
+        if norm in pins:
+            errors.append(f"intercom.{key}: pin {pin!r} is already used by {pins[norm]}")
+        else:
+            pins[norm] = f"intercom.{key}"
+    key_bytes = b""
+    if s.get("scanner_port"):
+        if s.get("door_pin") is None:
+            errors.append("intercom.scanner_port: invites open the door, so door_pin is required")
+        path = s.get("public_key_file")
+        if isinstance(path, Path):
+            from .passes.errors import PassError
+            from .passes.verify import load_public_key
+            try:
+                key_bytes = path.read_bytes()
+                load_public_key(key_bytes)
+            except OSError as exc:
+                errors.append(f"intercom.public_key_file: cannot read {path}: {exc.strerror or exc}")
+            except PassError as exc:
+                errors.append(f"intercom.public_key_file: {path}: {exc}")
+    if errors:      # bad values are None in ``s``; the caller raises with every problem
+        return None
+    return IntercomSettings(**{**s, "buttons": dict(s["buttons"]), "public_key": key_bytes,
+                               "keypad_units": tuple(s["keypad_units"])})
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -599,7 +752,9 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
                 pins[norm] = f"patrol.{key}"
     meter_buses, meters = _meter_sections(values, base, errors)
     goods_gate = _goods_gate_section(data, values, pins, errors)
+    intercom = _intercom_section(data, values, pins, errors)
     door = _door_section(data, base, errors)
+    cabinet = _cabinet_section(data, base, errors)
     sim = values["simulation"]
     if sim.get("enabled") and sim.get("activity") in ("random", "burst") and not values["readers"]:
         errors.append(f"simulation.activity: {sim['activity']!r} presents cards, so at least one "
@@ -634,7 +789,9 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
                               active_high=patrol["active_high"], confirm_s=patrol["confirm_s"]),
         meter_buses=meter_buses, meters=meters,
         goods_gate=goods_gate,
+        intercom=intercom,
         door=door,
+        cabinet=cabinet,
         source=source,
     )
 
@@ -643,6 +800,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
 #: reports every problem it finds); name -> what it configures.
 NESTED_SECTIONS: dict[str, str] = {
     "door": "door access (门禁): readers, lock, contact/exit/fire inputs; see edge/extensions/door.py",
+    "cabinet": "key cabinet (钥匙委托管理): door, slots on GPIO or Modbus, readers; see edge/cabinet/settings.py",
 }
 
 
@@ -658,6 +816,22 @@ def _door_section(data: Mapping[str, Any], base: Path, errors: list[str]) -> "Do
     from .extensions.door import DoorSettings  # late: the extension imports this module
     try:
         return DoorSettings.from_mapping(raw, base_dir=base)
+    except ConfigError as exc:
+        errors.extend(exc.errors)
+        return None
+
+
+def _cabinet_section(data: Mapping[str, Any], base: Path, errors: list[str]) -> Any:
+    """``[cabinet]`` (issue 8): validated by :meth:`edge.cabinet.settings.CabinetSettings.from_mapping`."""
+    raw = data.get("cabinet")
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        errors.append(f"cabinet: must be a table ([cabinet]), got {show(raw)}")
+        return None
+    from .cabinet.settings import CabinetSettings  # late: keeps this module's imports light
+    try:
+        return CabinetSettings.from_mapping(raw, base_dir=base)
     except ConfigError as exc:
         errors.extend(exc.errors)
         return None

@@ -38,6 +38,7 @@ from .extensions.door import DoorExtension
 from .extensions.goods_gate import GoodsGateExtension
 from .extensions.health import HealthExtension
 from .extensions.inputs import InputsExtension
+from .extensions.intercom import IntercomExtension
 from .extensions.meters import MetersExtension
 from .extensions.patrol import PatrolExtension
 from .extensions.reader import ReaderExtension
@@ -178,6 +179,11 @@ class Node:
             exts.append(GoodsGateExtension(cfg.goods_gate))
         if cfg.door is not None:
             exts.append(DoorExtension(cfg.door))
+        if cfg.cabinet is not None:                 # issue 8: the key cabinet
+            from .extensions.cabinet import CabinetExtension
+            exts.append(CabinetExtension(cfg.cabinet))
+        if cfg.intercom is not None:
+            exts.append(IntercomExtension(cfg.intercom))
         if cfg.meters:
             exts.append(MetersExtension())
         if self.simulation is not None:

@@ -337,14 +337,16 @@ class DoorExtension(Extension):
     def _card(self, read: CardRead) -> None:
         assert self.decider is not None
         self._counters.incr("reads")
-        self._settle(self.decider.present(read), started=time.monotonic())
+        started = time.monotonic()  # the decision itself counts in decide_latency
+        self._settle(self.decider.present(read), started=started)
 
     def _key(self, reader: str, key: int) -> None:
         assert self.decider is not None
         self._counters.incr("keys")
+        started = time.monotonic()
         result = self.decider.key(reader, key)
         if result is not None:
-            self._settle(result, started=time.monotonic())
+            self._settle(result, started=started)
 
     def _settle(self, result: Decision | PinPending, *, started: float) -> None:
         assert self.supervisor is not None

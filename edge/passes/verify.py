@@ -3,8 +3,12 @@
 :class:`PassVerifier` does what needs no state: the format (:mod:`mqtt_topics.passes`), the site,
 the signature and the validity window. Whether a pass was revoked or already used is the
 :class:`~edge.passes.ledger.PassLedger`'s business. Checks run in this order and the first failure
-is the reason: ``malformed`` -> ``wrong_site`` -> ``bad_signature`` -> (ledger: ``revoked`` ->
-``already_used``) -> ``not_yet_valid`` -> ``expired``.
+is the reason, in the issue's words (the ``reason`` of ``goods_pass.rejected``): ``unreadable``
+(not a goods-pass QR text) -> ``forged`` (names another site, or the signature does not verify
+with this site's key: a tampered field, another key) -> (ledger: ``revoked`` -> ``already_used``)
+-> ``not_yet_valid`` -> ``expired``. A pass naming another site is folded into ``forged`` (the
+``detail`` says which site): no other compound's genuine pass can verify with this site's key, so
+it is never releasable here and presenting it is worth the same alarm.
 
 The console signs with ``cryptography`` the same way (see :mod:`mqtt_topics.passes`)::
 
@@ -29,9 +33,8 @@ from .errors import PassError
 
 __all__ = ["PassCheck", "PassVerifier", "load_public_key", "REASONS"]
 
-#: Every reason a gate gives, ``released`` included.
-REASONS = ("released", "malformed", "wrong_site", "bad_signature", "revoked", "already_used",
-           "not_yet_valid", "expired")
+#: Every reason a gate rejects a scanned pass for (``goods_pass.rejected``), as the issue names them.
+REASONS = ("forged", "expired", "not_yet_valid", "revoked", "already_used", "unreadable")
 
 
 def load_public_key(source: bytes | str | Path | Ed25519PublicKey) -> Ed25519PublicKey:
@@ -91,18 +94,17 @@ class PassVerifier:
         self._clock = clock
 
     def parse(self, code: str) -> PassCheck:
-        """Format, site and signature only: ``ok`` / ``malformed`` / ``wrong_site`` /
-        ``bad_signature``."""
+        """Format, site and signature only: ``ok`` / ``unreadable`` / ``forged``."""
         try:
             token, signature = GoodsPassToken.from_qr_text(code)
         except ContractError as exc:
-            return PassCheck("malformed", None, str(exc))
+            return PassCheck("unreadable", None, str(exc))
         if token.site != self.site:
-            return PassCheck("wrong_site", token, f"pass for site {token.site!r}, this is {self.site!r}")
+            return PassCheck("forged", token, f"pass for site {token.site!r}, this is {self.site!r}")
         try:
             self._key.verify(signature, token.signing_bytes())
         except InvalidSignature:
-            return PassCheck("bad_signature", token, "the signature does not verify with the site key")
+            return PassCheck("forged", token, "the signature does not verify with the site key")
         return PassCheck("ok", token)
 
     def window(self, token: GoodsPassToken, now_ms: int | None = None) -> PassCheck:

@@ -1,0 +1,295 @@
+"""The ``cabinet`` extension: a key cabinet (钥匙委托管理) on this node.
+
+Wiring (all on the node, whether or not the broker is reachable):
+
+- ``open_outputs``: every slot solenoid and the door lock locked (GPIO relays off, or the I/O
+  module's coils written off) before ``node.started`` and any network activity;
+- ``start``: the cached ``key-permissions`` snapshot is loaded, the slots and the door are read
+  once and reconciled with the persisted last state (``cabinet.inventory``), then one worker
+  thread owns the I/O: it polls the inputs every ``poll_s``, runs
+  :class:`~edge.cabinet.CabinetMachine` and applies its outputs, and journals the events;
+- card readers (RDM6300, the usual reader plumbing) hand cards to the worker, which decides and
+  energises the slot solenoids before it journals anything;
+- ``sync/key-permissions`` snapshots are parsed, cached on disk (highest version wins) and
+  swapped in; the machine's state (presence, loans) is saved after every change.
+
+Settings: :class:`~edge.cabinet.settings.CabinetSettings` (``[cabinet]``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any, Callable
+
+from hardware.readers import CardRead, Rdm6300Reader
+from mqtt_topics import SyncSnapshot
+
+from ..access.cache import CredentialCache
+from ..access.errors import AccessError
+from ..cabinet.errors import CabinetError, KeyPermissionError
+from ..cabinet.io import CabinetIO, GpioCabinetIO, ModbusCabinetIO
+from ..cabinet.machine import CabinetMachine, Event
+from ..cabinet.permissions import DATASET, KeyPermissions
+from ..cabinet.settings import CabinetSettings
+from ..cabinet.store import CabinetStateStore
+from ..config import ReaderSettings
+from ..counters import Counters, LatencyWindow
+from .base import Extension, NodeContext
+
+__all__ = ["CabinetExtension"]
+
+log = logging.getLogger(__name__)
+
+
+class CabinetExtension(Extension):
+    """One key cabinet (see the module note).
+
+    :param settings: the ``[cabinet]`` settings.
+    :param io: the cabinet's wires (default: built from the settings: GPIO with the node's pin
+        factory, or the Modbus module).
+    :param monotonic: seconds for the machine's timers (default: ``ctx.monotonic``).
+    """
+
+    name = "cabinet"
+
+    def __init__(self, settings: CabinetSettings, *, io: CabinetIO | None = None,
+                 monotonic: Callable[[], float] | None = None) -> None:
+        self.settings = settings
+        self.io: CabinetIO | None = io
+        self.monotonic = monotonic
+        self.machine: CabinetMachine | None = None
+        self.cache = CredentialCache(settings.cache, dataset=DATASET)
+        self.store = CabinetStateStore(settings.state)
+        self.readers: dict[str, Rdm6300Reader] = {}
+        #: card frame decoded -> slot outputs applied, ms (bench and health)
+        self.decide_latency = LatencyWindow()
+        self._ctx: NodeContext | None = None
+        self._cond = threading.Condition()
+        self._cards: deque[tuple[str, float]] = deque()
+        self._permissions: KeyPermissions | None = None
+        self._new_permissions: KeyPermissions | None = None
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._io_ok = True
+        self._own_factory: Any = None
+        self._counters = Counters(["reads", "granted", "denied", "events", "emit_errors",
+                                   "io_errors", "state_errors", "snapshots_applied",
+                                   "snapshots_ignored", "snapshot_errors", "cache_errors"])
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def _make_io(self, ctx: NodeContext) -> CabinetIO:
+        s = self.settings
+        if s.io == "modbus":
+            assert s.modbus is not None
+            return ModbusCabinetIO(bus_factory=s.modbus.make_bus, slave=s.modbus.slave,
+                                   door_lock=int(s.door_lock), door_contact=int(s.door_contact),
+                                   slots=s.slots, contact_invert=s.contact_invert,
+                                   present_invert=s.present_invert, description=f"cabinet {s.id}")
+        factory = ctx.pin_factory
+        if factory is None:              # the node made none (no [[relays]]/[[inputs]])
+            from hardware.gpio import make_pin_factory
+            factory = self._own_factory = make_pin_factory(ctx.config.gpio.pin_factory)
+        return GpioCabinetIO(door_lock=s.door_lock, door_contact=s.door_contact, slots=s.slots,
+                             pin_factory=factory, active_high=s.active_high, pull_up=s.pull_up,
+                             contact_invert=s.contact_invert, present_invert=s.present_invert)
+
+    def open_outputs(self, ctx: NodeContext) -> list[str]:
+        """Every slot solenoid and the door lock: locked."""
+        if self.io is None:
+            self.io = self._make_io(ctx)
+        try:
+            return self.io.open()
+        except Exception as exc:  # noqa: BLE001 - an absent I/O module must not stop the node
+            self._counters.incr("io_errors")
+            self._io_ok = False
+            log.error("cabinet %s: could not lock the outputs at start (%s); retrying in the "
+                      "worker", self.settings.id, exc)
+            return [f"cabinet {self.settings.id}: outputs NOT confirmed locked ({exc})"]
+
+    def start(self, ctx: NodeContext) -> None:
+        s = self.settings
+        self._ctx = ctx
+        self._permissions = self._cached_permissions()
+        self.machine = CabinetMachine(
+            cabinet=s.id, slots=[w.slot for w in s.slots], permissions=self._permissions,
+            clock=self.monotonic or ctx.monotonic, wall=ctx.clock, release_s=s.release_s,
+            two_person_window_s=s.two_person_window_s, door_held_s=s.door_held_s,
+            wrong_slot_repeat_s=s.wrong_slot_repeat_s)
+        ctx.register_sync(DATASET, self._on_snapshot)
+        if isinstance(self.io, GpioCabinetIO):
+            self.io.on_change = self._wake
+        self._thread = threading.Thread(target=self._run, name=f"cabinet-{s.id}", daemon=True)
+        self._thread.start()
+        for r in s.readers:
+            serial = ReaderSettings(name=r.name, port=r.port, kind="rdm6300", baud=r.baud)
+            self.readers[r.name] = Rdm6300Reader(
+                None, name=r.name, on_card=self._card, reopen=lambda serial=serial: ctx.open_serial(serial)
+            ).start()
+        log.info("cabinet %s: %d slot(s) on %s, %d reader(s), key-permissions v%d (%d cards)",
+                 s.id, len(s.slots), s.io, len(self.readers), self._permissions.version,
+                 len(self._permissions))
+
+    def _cached_permissions(self) -> KeyPermissions:
+        s = self.settings
+        try:
+            snapshot = self.cache.load()
+            if snapshot is not None:
+                return KeyPermissions.from_snapshot(snapshot, cabinet=s.id,
+                                                    slots=[w.slot for w in s.slots])
+        except (AccessError, KeyPermissionError):
+            self._counters.incr("cache_errors")
+            log.exception("cabinet %s: cached key-permissions unusable; starting with none", s.id)
+        log.warning("cabinet %s: no key-permissions yet; every card is unknown until the console "
+                    "syncs", s.id)
+        return KeyPermissions()
+
+    def stop(self) -> None:
+        """Readers off, the worker stopped, every output locked and released. Idempotent."""
+        with self._cond:
+            if self._stopping:
+                return
+            self._stopping = True
+            self._cond.notify_all()
+        for reader in self.readers.values():
+            _quietly(f"reader {reader.name}", reader.close)
+        if self._thread is not None:
+            self._thread.join(5)
+        if self.io is not None:
+            _quietly("cabinet I/O", self.io.close)
+        if self._own_factory is not None:
+            _quietly("pin factory", self._own_factory.close)
+
+    def alive(self) -> bool:
+        return self._stopping or self._thread is None or self._thread.is_alive()
+
+    def counters(self) -> Counters:
+        return self._counters
+
+    # -- inputs from other threads ---------------------------------------------------------------
+
+    def present_card(self, card: str) -> None:
+        """Hand a card to the worker (what the readers do; also for tests and benches)."""
+        with self._cond:
+            self._cards.append((card, time.monotonic()))
+            self._cond.notify_all()
+
+    def _card(self, read: CardRead) -> None:
+        self._counters.incr("reads")
+        self.present_card(read.card)
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    # -- the worker: owns the I/O and the machine -----------------------------------------------
+
+    def _run(self) -> None:
+        assert self.machine is not None and self._ctx is not None and self.io is not None
+        m, io = self.machine, self.io
+        booted = False
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+            events: list[Event] = []
+            try:
+                if not self._io_ok:
+                    io.open()
+                    self._io_ok = True
+                with self._cond:
+                    update, self._new_permissions = self._new_permissions, None
+                if update is not None:
+                    events += m.update(update)
+                door, present = io.read()
+                if not booted:
+                    last, loans = self.store.load()
+                    events += m.power_up(present, door_open=door, last_present=last, loans=loans)
+                    booted = True
+                else:
+                    events += m.door_changed(door)
+                    for slot, here in present.items():
+                        events += m.slot_changed(slot, here)
+                while True:
+                    with self._cond:
+                        if not self._cards:
+                            break
+                        card, at = self._cards.popleft()
+                    decided = m.card(card)
+                    io.apply(m.door_unlocked, m.released_slots)
+                    self.decide_latency.add((time.monotonic() - at) * 1000)
+                    self._counters.incr("granted" if decided[0]["kind"] == "cabinet.granted" else "denied")
+                    events += decided
+                events += m.tick()
+                io.apply(m.door_unlocked, m.released_slots)
+            except Exception as exc:  # noqa: BLE001 - I/O faults: logged, counted, retried
+                self._counters.incr("io_errors")
+                if self._io_ok:
+                    log.error("cabinet %s: I/O failed: %s", self.settings.id, exc)
+                self._io_ok = False
+            if events:                 # state first: what is published is never newer than it
+                self._save()
+                self._emit(events)
+            with self._cond:
+                if self._stopping:
+                    return
+                if not self._cards and self._new_permissions is None:
+                    self._cond.wait(self.settings.poll_s)
+
+    def _emit(self, events: list[Event]) -> None:
+        assert self._ctx is not None
+        for event in events:
+            try:
+                self._ctx.emit(event["kind"], event["data"])
+                self._counters.incr("events")
+            except Exception:  # noqa: BLE001 - logged loudly, counted; the cabinet keeps working
+                self._counters.incr("emit_errors")
+                log.exception("cabinet %s: could not journal %s %s", self.settings.id,
+                              event["kind"], event["data"])
+
+    def _save(self) -> None:
+        assert self.machine is not None
+        try:
+            self.store.save(self.machine.state())
+        except CabinetError:
+            self._counters.incr("state_errors")
+            log.exception("cabinet %s: state not saved", self.settings.id)
+
+    # -- key-permissions sync (bridge thread) ---------------------------------------------------
+
+    def _on_snapshot(self, snapshot: SyncSnapshot) -> None:
+        s = self.settings
+        current = self._permissions.version if self._permissions is not None else None
+        if current and snapshot.version <= current:
+            self._counters.incr("snapshots_ignored")
+            return
+        try:
+            permissions = KeyPermissions.from_snapshot(snapshot, cabinet=s.id,
+                                                       slots=[w.slot for w in s.slots])
+        except KeyPermissionError as exc:
+            self._counters.incr("snapshot_errors")
+            log.error("cabinet %s: key-permissions v%d refused: %s", s.id, snapshot.version, exc)
+            return
+        try:
+            self.cache.offer(snapshot)
+        except AccessError:
+            self._counters.incr("cache_errors")
+            log.exception("cabinet %s: key-permissions v%d not cached (used anyway)", s.id,
+                          snapshot.version)
+        with self._cond:
+            self._permissions = permissions
+            self._new_permissions = permissions     # the worker swaps it in
+            self._cond.notify_all()
+        self._counters.incr("snapshots_applied")
+        log.info("cabinet %s: key-permissions v%d: %d keys, %d cards, %d problems", s.id,
+                 permissions.version, len(permissions.keys), len(permissions), len(permissions.rejected))
+
+
+def _quietly(what: str, fn: Any) -> None:
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - stop() must get through every step
+        log.exception("cabinet: stopping %s failed", what)

@@ -1,0 +1,9 @@
+"""Fixtures for the key cabinet tests; helpers live in ``cabinet_helpers`` (and the node
+helpers in ``tests/edge/edge_helpers.py``)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "edge"))
+
+from edge_helpers import console, start_node  # noqa: E402,F401 - fixtures

@@ -52,7 +52,10 @@ class ConsoleServer:
         # Close every socket (listener, keep-alive connections, the trigger) inside the
         # server's own loop thread, so select() there never sees a descriptor closed under it;
         # the loop then ends because its map is empty.
-        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        try:
+            self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        except OSError:  # the trigger is gone (the loop already ended): close from here
+            wasyncore.close_all(self.server._map, ignore_all=True)
         self._thread.join(10)
         assert not self._thread.is_alive(), "waitress did not stop"
         close_app(self.app)

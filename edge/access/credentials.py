@@ -50,7 +50,7 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator, Literal, Mapping
 
 from hardware.readers.card import CardRead
-from mqtt_topics import SyncSnapshot
+from mqtt_topics import ContractError, SyncSnapshot, cards
 from edge.access.errors import CredentialDataError
 from edge.access.pin import check_pin_hash
 from edge.access.schedule import WeeklySchedule, load_zone
@@ -66,8 +66,6 @@ LOG_REJECTED = 20
 
 _ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _DOOR_RE = re.compile(r"[a-z0-9-]{1,32}")
-_GENERIC_CARD_RE = re.compile(r"([a-z0-9]{1,16}):(\S{1,64})")
-_HEX = frozenset("0123456789ABCDEF")
 
 CredentialKind = Literal["resident", "household", "tenant", "staff", "contractor"]
 
@@ -76,42 +74,24 @@ CredentialKind = Literal["resident", "household", "tenant", "staff", "contractor
 
 def card_key(read: CardRead) -> str:
     """The key a credential lists for the card in ``read``: ``w26:123:4567``, ``w34:…:…``,
-    ``em:0A12345678`` or ``<format>:<card>``."""
+    ``em:0A12345678`` or ``<format>:<card>`` (see :mod:`mqtt_topics.cards`)."""
     if read.format == "wiegand26":
-        return f"w26:{read.facility}:{read.number}"
+        return f"{cards.WIEGAND26}:{read.facility}:{read.number}"
     if read.format == "wiegand34":
-        return f"w34:{read.facility}:{read.number}"
+        return f"{cards.WIEGAND34}:{read.facility}:{read.number}"
     if read.format == "em4100":
-        return f"em:{read.card.upper()}"
+        return f"{cards.EM4100}:{read.card.upper()}"
     return f"{read.format}:{read.card}"
 
 
 def normalize_card(text: str) -> str:
     """The canonical form of a card key (lower-case prefix, decimal numbers without leading
-    zeros, upper-case EM hex). Raises :class:`CredentialDataError` for a malformed key."""
-    if not isinstance(text, str):
-        raise CredentialDataError(f"card {text!r} is not a string")
-    key = text.strip()
-    prefix, _, rest = key.partition(":")
-    prefix = prefix.lower()
-    if prefix in ("w26", "w34"):
-        fac, sep, num = rest.partition(":")
-        if not (sep and fac.isascii() and fac.isdigit() and num.isascii() and num.isdigit()):
-            raise CredentialDataError(f"card {text!r} is not {prefix}:<facility>:<number>")
-        f, n = int(fac), int(num)
-        if f >= (256 if prefix == "w26" else 65536) or n >= 65536:
-            raise CredentialDataError(f"card {text!r}: facility or number too large for {prefix}")
-        return f"{prefix}:{f}:{n}"
-    if prefix == "em":
-        hexpart = rest.upper()
-        if len(hexpart) != 10 or not set(hexpart) <= _HEX:
-            raise CredentialDataError(f"card {text!r} is not em:<10 hex digits>")
-        return f"em:{hexpart}"
-    m = _GENERIC_CARD_RE.fullmatch(f"{prefix}:{rest}")
-    if not m:
-        raise CredentialDataError(f"card {text!r} is not a card key (w26:F:N, w34:F:N, em:HEX, "
-                                  "format:card)")
-    return f"{m.group(1)}:{m.group(2)}"
+    zeros, upper-case EM hex): :func:`mqtt_topics.cards.normalize_card`, shared with the
+    console. Raises :class:`CredentialDataError` for a malformed key."""
+    try:
+        return cards.normalize_card(text)
+    except ContractError as exc:
+        raise CredentialDataError(str(exc)) from None
 
 
 # -- time fields -------------------------------------------------------------------------------

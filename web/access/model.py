@@ -12,6 +12,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Mapping
 
+# The card-key format is part of the contract: one implementation, shared with the node.
+# It raises mqtt_topics.ContractError, a ValueError.
+from mqtt_topics.cards import normalize_card
+
 __all__ = ["CredentialRecord", "KINDS", "ALL_DOORS", "normalize_card", "validate",
            "ID_RE", "DOOR_RE", "SNAPSHOT_FORMAT", "MAX_CARDS", "MAX_DOORS"]
 
@@ -21,40 +25,12 @@ ALL_DOORS = "*"
 ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 DOOR_RE = re.compile(r"[a-z0-9-]{1,32}")
 _SCHEDULE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_GENERIC_CARD_RE = re.compile(r"([a-z][a-z0-9]{0,15}):([!-~]{1,64})")  # stricter than the node: a subset
-_HEX = frozenset("0123456789ABCDEF")
 #: Most cards / doors one credential may list; longest holder / unit text (characters).
 MAX_CARDS = 8
 MAX_DOORS = 64
 MAX_TEXT = 100
 
 Kind = Literal["resident", "household", "tenant", "staff", "contractor"]
-
-
-def normalize_card(text: str) -> str:
-    """The canonical card key (as the node's ``normalize_card``): ``w26:F:N``, ``w34:F:N``
-    (decimal, no leading zeros), ``em:<10 upper-case hex>``, ``<format>:<card>``.
-    Raises ``ValueError`` for a malformed key."""
-    key = text.strip()
-    prefix, _, rest = key.partition(":")
-    prefix = prefix.lower()
-    if prefix in ("w26", "w34"):
-        fac, sep, num = rest.partition(":")
-        if not (sep and fac.isascii() and fac.isdigit() and num.isascii() and num.isdigit()):
-            raise ValueError(f"{text!r} is not {prefix}:<facility>:<number>")
-        f, n = int(fac), int(num)
-        if f >= (256 if prefix == "w26" else 65536) or n >= 65536:
-            raise ValueError(f"{text!r}: facility or number too large for {prefix}")
-        return f"{prefix}:{f}:{n}"
-    if prefix == "em":
-        hexpart = rest.upper()
-        if len(hexpart) != 10 or not set(hexpart) <= _HEX:
-            raise ValueError(f"{text!r} is not em:<10 hex digits>")
-        return f"em:{hexpart}"
-    m = _GENERIC_CARD_RE.fullmatch(f"{prefix}:{rest}")
-    if not m:
-        raise ValueError(f"{text!r} is not a card key")
-    return f"{m.group(1)}:{m.group(2)}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

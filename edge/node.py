@@ -74,6 +74,11 @@ class Node:
     The constructor does no I/O. Attributes after :meth:`start`: ``boot_id``, ``journal``,
     ``bridge``, ``pump``, ``dispatcher``, ``extensions`` (by name), ``simulation``,
     ``pin_factory``.
+
+    The node owns the one gpiozero pin factory: the simulation's (simulation on), the injected
+    ``pin_factory``, or else one made from ``[gpio] pin_factory`` the first time an extension
+    asks for it (:meth:`NodeContext.gpio`); a made one is closed at :meth:`stop`, after every
+    extension has stopped.
     """
 
     def __init__(self, config: NodeConfig, *, clock: Callable[[], int] = utc_ms,
@@ -132,7 +137,7 @@ class Node:
         # 1. the journal
         self.journal = EventJournal(cfg.journal, node=cfg.node_id, capacity=cfg.journal_capacity,
                                     clock=self._clock).open()
-        # 2. wiring
+        # 2. wiring (a pin factory from [gpio] is made only when an extension asks: _gpio)
         open_port: Callable[[ReaderSettings], Any]
         if cfg.simulation.enabled:
             self.simulation = SimulationExtension(cfg.simulation, readers=cfg.readers,
@@ -143,11 +148,6 @@ class Node:
         else:
             if self._given_factory is not None:
                 self.pin_factory = self._given_factory
-            elif (cfg.relays or cfg.inputs or cfg.patrol.buzzer_pin is not None
-                  or cfg.patrol.led_pin is not None):
-                from hardware.gpio import make_pin_factory
-                self.pin_factory = make_pin_factory(cfg.gpio.pin_factory)
-                self._own_factory = True
             from hardware.serial_port import open_serial
 
             def open_port(r: ReaderSettings) -> Any:
@@ -167,7 +167,8 @@ class Node:
                           register_command=self.dispatcher.register,
                           register_sync=self.register_sync, open_serial=open_port,
                           pin_factory=self.pin_factory, counters=self.counters,
-                          health_figures=self.health_figures, clock=self._clock)
+                          health_figures=self.health_figures, clock=self._clock,
+                          pin_factory_source=self._gpio)
         self.context = ctx
         checkpoints = cfg.patrol.checkpoints        # check-point readers send patrol.tap instead
         exts: list[Extension] = [RelaysExtension(cfg.relays), InputsExtension(cfg.inputs),
@@ -222,6 +223,16 @@ class Node:
         log.info("node %s started: %d reader(s), %d input(s), %d relay(s)%s", cfg.node_id,
                  len(cfg.readers), len(cfg.inputs), len(cfg.relays),
                  ", simulated wires" if self.simulation else "")
+
+    def _gpio(self) -> Any:
+        """The node's pin factory, made from ``[gpio] pin_factory`` on first use (the node closes
+        it at :meth:`stop`). Called through :meth:`NodeContext.gpio`."""
+        with self._lock:
+            if self.pin_factory is None:
+                from hardware.gpio import make_pin_factory
+                self.pin_factory = make_pin_factory(self.config.gpio.pin_factory)
+                self._own_factory = True
+            return self.pin_factory
 
     def stop(self) -> None:
         """Drain briefly, stop the network, the extensions (reverse order), put outputs in their

@@ -9,6 +9,7 @@ before any network activity, so outputs are in their declared safe state first.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -39,9 +40,12 @@ class NodeContext:
       signed commands ``cmd/{action}``.
     - ``register_sync(dataset, handler)``: get each newer :class:`SyncSnapshot` of a dataset.
     - ``open_serial(reader) -> port``: opens a reader's port (the simulation replaces it).
-    - ``clock``: UTC ms; ``monotonic``: seconds; ``pin_factory``: the gpiozero factory;
-      ``config``: the :class:`NodeConfig`; ``counters``: per-extension counter groups;
-      ``health_figures()``: the node's figures for health telemetry.
+    - ``gpio() -> Factory``: the node's one gpiozero pin factory, made the first time an
+      extension asks (from ``pin_factory_source``); extensions never make or close their own.
+    - ``clock``: UTC ms; ``monotonic``: seconds; ``pin_factory``: the gpiozero factory once made
+      or given (``None`` until then; prefer :meth:`gpio`); ``config``: the :class:`NodeConfig`;
+      ``counters``: per-extension counter groups; ``health_figures()``: the node's figures for
+      health telemetry.
     """
 
     config: "NodeConfig"
@@ -51,12 +55,29 @@ class NodeContext:
     register_command: Callable[[str, "CommandHandler"], None]
     register_sync: Callable[[str, Callable[[SyncSnapshot], None]], None]
     open_serial: Callable[["ReaderSettings"], "SerialLike"]
-    pin_factory: "Factory"
+    pin_factory: "Factory | None"
     counters: CounterRegistry
     health_figures: Callable[[], dict[str, Any]]
     clock: Callable[[], int]
     monotonic: Callable[[], float] = time.monotonic
     extras: dict[str, Any] = field(default_factory=dict)
+    #: makes the node's pin factory on first use (the node owns and closes it); default: none.
+    pin_factory_source: "Callable[[], Factory] | None" = None
+    _gpio_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False,
+                                       compare=False)
+
+    def gpio(self) -> "Factory":
+        """The node's gpiozero pin factory: ``pin_factory`` if given, else made once by
+        ``pin_factory_source`` (the node closes it after every extension has stopped).
+
+        :raises edge.errors.NodeError: neither was given."""
+        with self._gpio_lock:
+            if self.pin_factory is None:
+                if self.pin_factory_source is None:
+                    from ..errors import NodeError
+                    raise NodeError("no pin factory: set [gpio] pin_factory")
+                self.pin_factory = self.pin_factory_source()
+            return self.pin_factory
 
     @property
     def node_id(self) -> str:

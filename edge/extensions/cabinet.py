@@ -74,7 +74,6 @@ class CabinetExtension(Extension):
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._io_ok = True
-        self._own_factory: Any = None
         self._counters = Counters(["reads", "granted", "denied", "events", "emit_errors",
                                    "io_errors", "state_errors", "snapshots_applied",
                                    "snapshots_ignored", "snapshot_errors", "cache_errors"])
@@ -89,12 +88,8 @@ class CabinetExtension(Extension):
                                    door_lock=int(s.door_lock), door_contact=int(s.door_contact),
                                    slots=s.slots, contact_invert=s.contact_invert,
                                    present_invert=s.present_invert, description=f"cabinet {s.id}")
-        factory = ctx.pin_factory
-        if factory is None:              # the node made none (no [[relays]]/[[inputs]])
-            from hardware.gpio import make_pin_factory
-            factory = self._own_factory = make_pin_factory(ctx.config.gpio.pin_factory)
         return GpioCabinetIO(door_lock=s.door_lock, door_contact=s.door_contact, slots=s.slots,
-                             pin_factory=factory, active_high=s.active_high, pull_up=s.pull_up,
+                             pin_factory=ctx.gpio(), active_high=s.active_high, pull_up=s.pull_up,
                              contact_invert=s.contact_invert, present_invert=s.present_invert)
 
     def open_outputs(self, ctx: NodeContext) -> list[str]:
@@ -160,8 +155,6 @@ class CabinetExtension(Extension):
             self._thread.join(5)
         if self.io is not None:
             _quietly("cabinet I/O", self.io.close)
-        if self._own_factory is not None:
-            _quietly("pin factory", self._own_factory.close)
 
     def alive(self) -> bool:
         return self._stopping or self._thread is None or self._thread.is_alive()

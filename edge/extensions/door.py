@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping
 
-from hardware.gpio import DigitalInput, Relay, make_pin_factory
+from hardware.gpio import DigitalInput, Relay
 from hardware.readers import CardRead, Rdm6300Reader, WiegandReader
 from mqtt_topics import CommandEnvelope, SyncSnapshot
 
@@ -200,8 +200,6 @@ class DoorExtension(Extension):
         #: card read -> lock relay changed, ms (for health and benches)
         self.decide_latency = LatencyWindow()
         self._ctx: NodeContext | None = None
-        self._factory: Any = None
-        self._own_factory = False
         self._lock = threading.RLock()           # serialises the supervisor and the outputs
         self._wake = threading.Condition(self._lock)
         self._stopping = False
@@ -212,18 +210,10 @@ class DoorExtension(Extension):
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def _pin_factory(self, ctx: NodeContext) -> Any:
-        if self._factory is None:
-            self._factory = ctx.pin_factory
-            if self._factory is None:        # the node made none: no [[relays]]/[[inputs]]
-                self._factory = make_pin_factory(ctx.config.gpio.pin_factory)
-                self._own_factory = True
-        return self._factory
-
     def open_outputs(self, ctx: NodeContext) -> list[str]:
         """The lock relay (and buzzer/LED) in their locked / off state."""
         s = self.settings
-        factory = self._pin_factory(ctx)
+        factory = ctx.gpio()
         safe = relay_safe_state(s.door.fail_mode)
         self.lock_relay = Relay(s.lock.pin, name=f"{s.door.door_id}-lock", pin_factory=factory,
                                 active_high=s.lock.active_high, safe_state=safe)
@@ -239,7 +229,7 @@ class DoorExtension(Extension):
     def start(self, ctx: NodeContext) -> None:
         s = self.settings
         self._ctx = ctx
-        factory = self._pin_factory(ctx)
+        factory = ctx.gpio()
         self.decider = AccessDecider(
             s.door.door_id, self._cached_credentials(), clock=lambda: ctx.clock() / 1000,
             monotonic=ctx.monotonic, antipassback=s.antipassback,
@@ -315,8 +305,6 @@ class DoorExtension(Extension):
         for relay in (self.lock_relay, self.buzzer, self.led):
             if relay is not None:
                 _quietly(f"relay {relay.name}", relay.close)
-        if self._own_factory and self._factory is not None:
-            _quietly("pin factory", self._factory.close)
 
     def alive(self) -> bool:
         if self._stopping:

@@ -46,7 +46,7 @@ import time
 from typing import Any, Callable
 
 from hardware.errors import HardwareError
-from hardware.gpio import DigitalInput, Relay, make_pin_factory
+from hardware.gpio import DigitalInput, Relay
 from hardware.readers.scanner import ScannerReader, ScanRead
 from mqtt_topics import ContractError, SyncSnapshot
 from mqtt_topics.passes import REVOCATIONS_DATASET, GoodsPassToken, parse_revocations
@@ -98,8 +98,6 @@ class GoodsGateExtension(Extension):
         self.buzzer: Relay | None = None
         self.verdict_latency = LatencyWindow()
         self._ctx: NodeContext | None = None
-        self._factory: Any = None
-        self._own_factory = False
         self._stopped = False
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -111,14 +109,6 @@ class GoodsGateExtension(Extension):
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def _pin_factory(self, ctx: NodeContext) -> Any:
-        if self._factory is None:
-            self._factory = ctx.pin_factory
-            if self._factory is None:       # the node made none: no [[relays]]/[[inputs]]
-                self._factory = make_pin_factory(ctx.config.gpio.pin_factory)
-                self._own_factory = True
-        return self._factory
-
     def open_outputs(self, ctx: NodeContext) -> list[str]:
         """The verdict LEDs and the buzzer, off."""
         s = self.settings
@@ -127,7 +117,7 @@ class GoodsGateExtension(Extension):
         for attr, pin in pins.items():
             if pin is None:
                 continue
-            setattr(self, attr, Relay(pin, name=f"{s.name}-{attr}", pin_factory=self._pin_factory(ctx),
+            setattr(self, attr, Relay(pin, name=f"{s.name}-{attr}", pin_factory=ctx.gpio(),
                                       active_high=s.active_high, safe_state="off"))
             out.append(f"goods gate {s.name} {attr}: off")
         return out
@@ -149,7 +139,7 @@ class GoodsGateExtension(Extension):
                                    ("deny_button", s.deny_pin, self.deny)):
             if pin is not None:
                 setattr(self, attr, DigitalInput(
-                    pin, name=f"{s.name}-{attr.split('_')[0]}", pin_factory=self._pin_factory(ctx),
+                    pin, name=f"{s.name}-{attr.split('_')[0]}", pin_factory=ctx.gpio(),
                     pull_up=s.buttons_pull_up, bounce_s=0.02,
                     on_change=lambda _name, active, h=handler: h() if active else None))
         self._timer = threading.Thread(target=self._run_timer, name=f"goods-gate-{s.name}",
@@ -184,8 +174,6 @@ class GoodsGateExtension(Extension):
         for relay in (self.green, self.red, self.buzzer):
             if relay is not None:
                 _quietly(f"output {relay.name}", relay.close)
-        if self._own_factory and self._factory is not None:
-            _quietly("pin factory", self._factory.close)
         _quietly("ledger", self.ledger.close)
 
     def alive(self) -> bool:

@@ -30,7 +30,7 @@ class InputsExtension(Extension):
         self._ctx = ctx
         for s in self._settings:
             self.inputs[s.name] = DigitalInput(
-                s.pin, name=s.name, pin_factory=ctx.pin_factory, pull_up=s.pull_up,
+                s.pin, name=s.name, pin_factory=ctx.gpio(), pull_up=s.pull_up,
                 bounce_s=(s.bounce_ms / 1000.0) if s.bounce_ms else None, on_change=self._changed)
 
     def _changed(self, name: str, active: bool) -> None:

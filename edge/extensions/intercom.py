@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from hardware.errors import HardwareError
-from hardware.gpio import DigitalInput, Relay, make_pin_factory
+from hardware.gpio import DigitalInput, Relay
 from hardware.readers import CardRead, WiegandReader
 from hardware.readers.scanner import ScannerReader, ScanRead
 from hardware.readers.wiegand import KEY_HASH, KEY_STAR
@@ -148,8 +148,6 @@ class IntercomExtension(Extension):
         self._emergency_repeats = 0
         self._ids = itertools.count(1)
         self._ctx: NodeContext | None = None
-        self._factory: Any = None
-        self._own_factory = False
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -163,25 +161,17 @@ class IntercomExtension(Extension):
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def _pins(self, ctx: NodeContext) -> Any:
-        if self._factory is None:
-            self._factory = ctx.pin_factory
-            if self._factory is None:       # the node made none: no [[relays]]/[[inputs]]
-                self._factory = make_pin_factory(ctx.config.gpio.pin_factory)
-                self._own_factory = True
-        return self._factory
-
     def open_outputs(self, ctx: NodeContext) -> list[str]:
         """The LED and buzzer (off) and the door strike relay (its safe state)."""
         s = self.settings
         out = []
         for attr, pin in (("led", s.led_pin), ("buzzer", s.buzzer_pin)):
             if pin is not None and getattr(self, attr) is None:
-                setattr(self, attr, Relay(pin, name=f"{s.name}-{attr}", pin_factory=self._pins(ctx),
+                setattr(self, attr, Relay(pin, name=f"{s.name}-{attr}", pin_factory=ctx.gpio(),
                                           active_high=s.active_high, safe_state="off"))
                 out.append(f"intercom {s.name} {attr}: off")
         if s.door_pin is not None and self.door is None:
-            self.door = Relay(s.door_pin, name=f"{s.name}-door", pin_factory=self._pins(ctx),
+            self.door = Relay(s.door_pin, name=f"{s.name}-door", pin_factory=ctx.gpio(),
                               active_high=s.door_active_high,
                               safe_state=s.door_safe_state)  # type: ignore[arg-type]
             out.append(f"intercom {s.name} door: {s.door_safe_state}")
@@ -199,16 +189,16 @@ class IntercomExtension(Extension):
         bounce = s.bounce_ms / 1000 if s.bounce_ms else None
         for unit, pin in s.buttons.items():
             self.buttons[unit] = DigitalInput(
-                pin, name=unit, pin_factory=self._pins(ctx), pull_up=s.pull_up, bounce_s=bounce,
+                pin, name=unit, pin_factory=ctx.gpio(), pull_up=s.pull_up, bounce_s=bounce,
                 on_change=lambda name, active: active and self.press(name, via="button"))
         if s.emergency_pin is not None:
             self.emergency = DigitalInput(
-                s.emergency_pin, name=f"{s.name}-emergency", pin_factory=self._pins(ctx),
+                s.emergency_pin, name=f"{s.name}-emergency", pin_factory=ctx.gpio(),
                 pull_up=s.pull_up, bounce_s=bounce,
                 on_change=lambda name, active: active and self.help_pressed())
         if s.keypad_d0 is not None and s.keypad_d1 is not None:
             self.keypad = WiegandReader(s.keypad_d0, s.keypad_d1, name=f"{s.name}-keypad",
-                                        pin_factory=self._pins(ctx), on_card=self._card,
+                                        pin_factory=ctx.gpio(), on_card=self._card,
                                         on_key=self._key, on_error=self._keypad_error,
                                         clock=ctx.monotonic).start()
         if s.scanner_port:
@@ -237,8 +227,6 @@ class IntercomExtension(Extension):
         for item in [*self.buttons.values(), self.emergency, self.led, self.buzzer, self.door]:
             if item is not None:
                 _quietly(item.name, item.close)
-        if self._own_factory and self._factory is not None:
-            _quietly("pin factory", self._factory.close)
 
     def alive(self) -> bool:
         return self._thread is None or self._thread.is_alive() or self._stop.is_set()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 from hardware.gpio import Relay
 from hardware.readers import CardRead
@@ -95,7 +95,7 @@ class PatrolExtension(ReaderExtension):
         out = []
         for attr, pin in (("buzzer", s.buzzer_pin), ("led", s.led_pin)):
             if pin is not None and getattr(self, attr) is None:
-                setattr(self, attr, Relay(pin, name=f"patrol-{attr}", pin_factory=_factory(ctx),
+                setattr(self, attr, Relay(pin, name=f"patrol-{attr}", pin_factory=ctx.gpio(),
                                           active_high=s.active_high, safe_state="off"))
                 out.append(f"patrol {attr}: off")
         return out
@@ -143,9 +143,3 @@ class PatrolExtension(ReaderExtension):
                 except Exception:  # noqa: BLE001
                     log.exception("patrol: closing %s failed", relay.name)
 
-
-def _factory(ctx: NodeContext) -> Any:
-    if ctx.pin_factory is None:
-        from ..errors import NodeError
-        raise NodeError("patrol: buzzer_pin/led_pin need a pin factory ([gpio] pin_factory)")
-    return ctx.pin_factory

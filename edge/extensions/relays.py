@@ -39,7 +39,7 @@ class RelaysExtension(Extension):
             if s.name in self.relays:
                 continue
             self.relays[s.name] = Relay(
-                s.pin, name=s.name, pin_factory=ctx.pin_factory, active_high=s.active_high,
+                s.pin, name=s.name, pin_factory=ctx.gpio(), active_high=s.active_high,
                 safe_state=s.safe_state)  # type: ignore[arg-type]
             out.append(f"relay {s.name}: {s.safe_state}")
             log.info("relay %s on pin %s in its safe state (%s)", s.name, s.pin, s.safe_state)

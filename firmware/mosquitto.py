@@ -158,6 +158,89 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+class MosquittoProcess:
+    """``mosquitto -c conf``; ready once ``host:port`` accepts TCP connections.
+
+    ``conf``: the configuration file; ``host``/``port``: a listener it opens (checked for
+    readiness); ``executable``: default the ``mosquitto`` on PATH or ``/usr/sbin/mosquitto``;
+    ``log_file``: the broker's log, whose tail is quoted when it fails to start.
+    The constructor does no I/O; :meth:`start` runs it, :meth:`stop` (idempotent) ends it —
+    always by its own PID."""
+
+    def __init__(self, *, conf: Path, host: str, port: int, executable: str | None = None,
+                 log_file: Path | None = None) -> None:
+        self.conf = Path(conf)
+        self.host = host
+        self.port = port
+        self.executable = executable or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.log_file = log_file
+        self._proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The broker's PID while it runs."""
+        return self._proc.pid if self._proc and self._proc.poll() is None else None
+
+    def start(self, *, timeout_s: float = 10.0) -> "MosquittoProcess":
+        """Start and return once the listener accepts connections; :class:`BrokerError` if it
+        exits or does not listen within ``timeout_s`` (default 10 s)."""
+        if self.pid is not None:
+            return self
+        if not Path(self.executable).exists():
+            raise BrokerError(f"mosquitto not found at {self.executable}: apt-get install mosquitto")
+        self._proc = subprocess.Popen([self.executable, "-c", str(self.conf)],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
+                if self.log_file is not None and self.log_file.exists():
+                    err += self.log_file.read_text(errors="replace")[-2000:]
+                self._proc = None
+                raise BrokerError(f"mosquitto exited at start: {err.strip()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.01)  # readiness poll of a child process, bounded by timeout_s
+        self.stop()
+        raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout_s}s")
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto re-reads its password file, ACL and certificates."""
+        if self.pid is not None:
+            self._proc.send_signal(signal.SIGHUP)
+
+    def kill(self) -> None:
+        """SIGKILL (a crash), then forget the process."""
+        if self.pid is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=5)
+        self.stop()
+
+    def stop(self, *, timeout_s: float = 5.0) -> None:
+        """SIGTERM (then SIGKILL) our own PID.  Idempotent."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=timeout_s)
+        if proc.stderr:
+            proc.stderr.close()
+
+    def __enter__(self) -> "MosquittoProcess":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 @dataclass
 class BrokerAccount:
     """A broker user name and password (the password is never written in clear)."""
@@ -184,7 +267,7 @@ class MosquittoBroker:
     host: str = "127.0.0.1"
     executable: str = field(default_factory=lambda: shutil.which("mosquitto") or "/usr/sbin/mosquitto")
     accounts: dict[str, BrokerAccount] = field(default_factory=dict, init=False)
-    _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
+    _process: MosquittoProcess | None = field(default=None, init=False, repr=False)
 
     # -- configuration ---------------------------------------------------------------
     def add_account(self, username: str, password: str | None = None) -> BrokerAccount:
@@ -222,7 +305,7 @@ class MosquittoBroker:
     @property
     def pid(self) -> int | None:
         """The broker's PID while it runs."""
-        return self._proc.pid if self._proc and self._proc.poll() is None else None
+        return self._process.pid if self._process is not None else None
 
     @property
     def running(self) -> bool:
@@ -232,55 +315,28 @@ class MosquittoBroker:
         """Start the broker and return once it accepts TCP connections (or raise)."""
         if self.running:
             return self
-        if not Path(self.executable).exists():
-            raise BrokerError(f"mosquitto not found at {self.executable}: apt-get install mosquitto")
         conf = self.write_config()
-        self._proc = subprocess.Popen([self.executable, "-c", str(conf)], stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      start_new_session=True)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
-                log = (Path(self.directory) / "mosquitto.log")
-                err += log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                self._proc = None
-                raise BrokerError(f"mosquitto exited at start: {err.strip()}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.01)  # readiness poll of a child process, bounded by timeout_s
-        self.stop()
-        raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout_s}s")
+        self._process = MosquittoProcess(conf=conf, host=self.host, port=self.port,
+                                         executable=self.executable,
+                                         log_file=Path(self.directory) / "mosquitto.log")
+        self._process.start(timeout_s=timeout_s)
+        return self
 
     def stop(self, *, timeout_s: float = 5.0) -> None:
         """Stop our broker by PID (SIGTERM, then SIGKILL).  Idempotent."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=timeout_s)
-        if proc.stderr:
-            proc.stderr.close()
+        if self._process is not None:
+            self._process.stop(timeout_s=timeout_s)
 
     def kill(self) -> None:
         """SIGKILL the broker (a crash), keeping its port for :meth:`start`."""
-        if self._proc and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait(timeout=5)
-        self.stop()
+        if self._process is not None:
+            self._process.kill()
 
     def reload(self) -> None:
         """Re-write config and SIGHUP the broker so new accounts take effect."""
         self.write_config()
-        if self._proc and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGHUP)
+        if self._process is not None:
+            self._process.reload()
 
     def credentials(self, username: str) -> Mapping[str, object]:
         """``host``/``port``/``username``/``password`` for a client config."""

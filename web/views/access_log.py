@@ -3,14 +3,12 @@ holder, unit, result, reason and time, newest first; ``/access-log.csv``: the sa
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import zoneinfo
 from typing import Any, Iterator
 
-from flask import Blueprint, Response, abort, g, render_template, request, stream_with_context
+from flask import Blueprint, abort, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -20,7 +18,7 @@ from ..access.doors import REASONS, RESULTS, AccessFilter, access_log, iter_acce
 from ..auth import PAGE_ROLES, roles_required
 from ..filters import format_ms
 from ..state import console
-from .events import csv_cell
+from .csv_export import csv_download
 
 __all__ = ["bp", "PAGE_SIZE"]
 
@@ -91,25 +89,12 @@ def log_csv() -> ResponseReturnValue:
     header = [_("Time"), _("Door"), _("Reader"), _("Result"), _("Reason"), _("Holder"),
               _("Unit"), _("Card"), _("Credential id"), _("Node")]
 
-    def rows() -> Iterator[str]:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        yield "\ufeff"
-        writer.writerow([csv_cell(h) for h in header])
-        for n, ev in enumerate(events):
+    def rows() -> Iterator[list[Any]]:
+        yield header
+        for ev in events:
             d = ev.data
-            writer.writerow([csv_cell(v) for v in (
-                format_ms(ev.ts), d.get("door", ""), d.get("reader", ""),
-                ev.kind.removeprefix("door."), d.get("reason", ""), d.get("holder", ""),
-                d.get("unit", ""), d.get("card", ""), d.get("credential_id", ""), ev.node)])
-            if n % 200 == 0:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
+            yield [format_ms(ev.ts), d.get("door", ""), d.get("reader", ""),
+                   ev.kind.removeprefix("door."), d.get("reason", ""), d.get("holder", ""),
+                   d.get("unit", ""), d.get("card", ""), d.get("credential_id", ""), ev.node]
 
-    stamp = format_ms(st.clock(), "%Y%m%d-%H%M%S")
-    resp = Response(stream_with_context(rows()), mimetype="text/csv")
-    resp.headers["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
-    resp.charset = "utf-8"
-    return resp
+    return csv_download(rows(), name="access-log", now_ms=st.clock())

@@ -5,12 +5,10 @@ publishes the retained ``sync/credentials`` snapshot (version + 1) for the door 
 from __future__ import annotations
 
 import csv
-import io
 import zoneinfo
-from typing import Any, Iterator
+from typing import Any
 
-from flask import (Blueprint, Response, abort, flash, g, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -20,10 +18,10 @@ from ..access.messages import FIELD_LABELS, KIND_LABELS, problem_text
 from ..access.model import KINDS, validate
 from ..access.pin import hash_pin
 from ..access.store import CardTaken, CredentialExists, CredentialNotFound
-from ..filters import format_ms
 from ..auth import PAGE_ROLES, roles_required
 from ..state import console
 from .access_forms import CredentialForm, ImportForm
+from .csv_export import csv_download
 from .forms import ConfirmForm
 
 __all__ = ["bp", "PAGE_SIZE", "MAX_IMPORT_BYTES"]
@@ -212,23 +210,8 @@ def export_csv() -> ResponseReturnValue:
     records = iter(st.services.credentials)
     tz_name = st.config.timezone
 
-    def rows() -> Iterator[str]:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        yield "\ufeff"
-        for n, row in enumerate(export_rows(records, timezone=tz_name)):
-            writer.writerow(row)
-            if n % 200 == 0:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
-
-    stamp = format_ms(st.clock(), "%Y%m%d-%H%M%S")
-    resp = Response(stream_with_context(rows()), mimetype="text/csv")
-    resp.headers["Content-Disposition"] = f'attachment; filename="credentials-{stamp}.csv"'
-    resp.charset = "utf-8"
-    return resp
+    return csv_download(export_rows(records, timezone=tz_name), name="credentials",
+                        now_ms=st.clock(), guard=False)
 
 
 @bp.route("/credentials/import", methods=["GET", "POST"])

@@ -3,13 +3,10 @@ cursor); ``/events.csv``: the same filters exported as CSV, streamed."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any, Iterator
 
-from flask import (Blueprint, Response, abort, g, render_template, request,
-                   stream_with_context)
+from flask import Blueprint, abort, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_number
 from flask_babel import gettext as _
@@ -19,21 +16,13 @@ from ..auth import PAGE_ROLES, roles_required
 from ..errors import BadCursor
 from ..filters import format_ms
 from ..state import console
+from .csv_export import csv_cell, csv_download
 from .forms import parse_event_filter
 
 __all__ = ["bp", "csv_cell", "PAGE_SIZE"]
 
 PAGE_SIZE = 50
 bp = Blueprint("events", __name__)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """A CSV cell that a spreadsheet will not run as a formula: text starting with ``= + - @``
-    (or a tab / carriage return) gets a leading apostrophe. Numbers pass unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 @bp.get("/events")
@@ -71,31 +60,11 @@ def export_csv() -> ResponseReturnValue:
     header = [_("Time"), _("Node"), _("Event kind"), _("Class"), _("Seq"), _("Event id"),
               _("Received"), _("Data")]
 
-    def rows() -> Iterator[str]:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-
-        def flush() -> str:
-            text = buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-            return text
-
-        yield "\ufeff"  # a BOM, so spreadsheet programs read the UTF-8 (Chinese) correctly
-        writer.writerow([csv_cell(h) for h in header])
-        n = 0
+    def rows() -> Iterator[list[Any]]:
+        yield header
         for ev in events:
-            writer.writerow([csv_cell(v) for v in (
-                format_ms(ev.ts), ev.node, ev.kind, ev.event_class, ev.seq, ev.event_id,
-                format_ms(ev.received_at),
-                json.dumps(ev.data, ensure_ascii=False, sort_keys=True))])
-            n += 1
-            if n % 200 == 0:
-                yield flush()
-        yield flush()
+            yield [format_ms(ev.ts), ev.node, ev.kind, ev.event_class, ev.seq, ev.event_id,
+                   format_ms(ev.received_at),
+                   json.dumps(ev.data, ensure_ascii=False, sort_keys=True)]
 
-    stamp = format_ms(st.clock(), "%Y%m%d-%H%M%S")
-    resp = Response(stream_with_context(rows()), mimetype="text/csv")
-    resp.headers["Content-Disposition"] = f'attachment; filename="events-{stamp}.csv"'
-    resp.charset = "utf-8"
-    return resp
+    return csv_download(rows(), name="events", now_ms=st.clock())

@@ -9,6 +9,8 @@ from typing import Iterator
 import pytest
 
 from firmware.mosquitto import MosquittoBroker
+from hardware.serial_port import open_serial
+from hardware.sim import PtyPair
 from firmware.probe import MqttProbe
 from mqtt_topics import topics as T
 
@@ -36,3 +38,18 @@ def probe(broker: MosquittoBroker) -> Iterator[MqttProbe]:
     with MqttProbe(host=creds["host"], port=creds["port"], username="observer",
                    password=creds["password"], topic_filter=T.site_filter(SITE)) as p:
         yield p
+
+
+@pytest.fixture
+def loop_port():
+    """A pyserial ``loop://`` port: what is written to it can be read back."""
+    port = open_serial("loop://")
+    yield port
+    port.close()
+
+
+@pytest.fixture
+def pty() -> Iterator[PtyPair]:
+    """An open pty pair: a driver opens ``device_path``, the test writes the other side."""
+    with PtyPair() as pair:
+        yield pair

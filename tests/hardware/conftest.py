@@ -8,8 +8,6 @@ from typing import Iterator
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from hardware import open_serial
-from hardware.sim import PtyPair
 
 
 class FakeClock:
@@ -56,16 +54,3 @@ def pin_factory() -> Iterator[MockFactory]:
     factory = MockFactory()
     yield factory
     factory.close()
-
-
-@pytest.fixture
-def loop_port():
-    port = open_serial("loop://")
-    yield port
-    port.close()
-
-
-@pytest.fixture
-def pty() -> Iterator[PtyPair]:
-    with PtyPair() as pair:
-        yield pair

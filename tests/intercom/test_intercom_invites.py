@@ -102,11 +102,6 @@ def test_uses_survive_a_restart(key: Ed25519PrivateKey, tmp_path: Path) -> None:
 
 # -- at the panel, through the broker ---------------------------------------------------------
 
-@pytest.fixture
-def pty() -> Iterator[PtyPair]:
-    with PtyPair() as pair:
-        yield pair
-
 
 def scanner_panel(broker, tmp_path, start_node, pty: PtyPair, key: Ed25519PrivateKey):
     pem = key.public_key().public_bytes(serialization.Encoding.PEM,

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from hardware import open_serial
-from hardware.sim import PtyPair
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "edge"))
 
@@ -27,16 +23,3 @@ def site_key() -> Ed25519PrivateKey:
 @pytest.fixture
 def ms_clock() -> MsClock:
     return MsClock()
-
-
-@pytest.fixture
-def loop_port():
-    port = open_serial("loop://")
-    yield port
-    port.close()
-
-
-@pytest.fixture
-def pty() -> Iterator[PtyPair]:
-    with PtyPair() as pair:
-        yield pair

@@ -132,6 +132,7 @@ class IngestProcess:
         self.cwd = str(repo)
         self.proc: Any = None
         self._ready = threading.Event()
+        self._reader: threading.Thread | None = None
         self.lines: list[str] = []
 
     def start(self, *, timeout_s: float = 30.0) -> "IngestProcess":
@@ -140,7 +141,8 @@ class IngestProcess:
         self.lines = []
         self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-        threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
+        self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True)
+        self._reader.start()
         if not self._ready.wait(timeout_s):
             self.kill()
             raise RuntimeError("ingest process did not become ready")
@@ -164,7 +166,5 @@ class IngestProcess:
         import signal
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(20)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not (self.lines and self.lines[-1].startswith("{")):
-            time.sleep(0.01)  # the reader thread finishing the last line of a dead process
+        self._reader.join(5)  # it ends at the dead process's end of output, last line read
         return json.loads(self.lines[-1])

@@ -42,7 +42,7 @@ def _system_clock() -> int:
 
 def create_app(config: "ConsoleConfig", *, services: "ConsoleServices | None" = None,
                clock: Callable[[], int] | None = None,
-               settings: Mapping[str, Any] | None = None) -> "Flask":
+               settings: Mapping[str, Any] | None = None, run_jobs: bool = False) -> "Flask":
     """The console application.
 
     ``config``: validated console settings; it must carry a secret key
@@ -51,7 +51,9 @@ def create_app(config: "ConsoleConfig", *, services: "ConsoleServices | None" = 
     :func:`web.services.build_services`, started now and stopped by :func:`close_app`.
     ``clock``: UTC ms (default the system clock), used for log-in limits, the audit log,
     acknowledgements and sessions. ``settings``: extra Flask config values (e.g.
-    ``LIVE_HEARTBEAT_S``), applied last."""
+    ``LIVE_HEARTBEAT_S``), applied last. ``run_jobs``: run the periodic jobs (:mod:`web.jobs`)
+    in a thread when the services are built here (the console process; tests drive
+    ``services.jobs.run_due`` themselves)."""
     from .errors import ConsoleConfigError
 
     if not config.secret_key:
@@ -94,7 +96,10 @@ def create_app(config: "ConsoleConfig", *, services: "ConsoleServices | None" = 
     if services is None:
         from .services import build_services
 
-        services = build_services(config.services_config(), clock=clock)
+        from dataclasses import replace
+
+        services = build_services(replace(config.services_config(), run_jobs=run_jobs),
+                                  clock=clock)
         services.start()
     try:
         users = UserStore(config.users_db_path, clock=clock,

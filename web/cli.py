@@ -83,7 +83,7 @@ def console_main(argv: Sequence[str] | None = None) -> int:
     from .state import console
 
     try:
-        app = create_app(cfg)
+        app = create_app(cfg, run_jobs=True)
     except ConsoleError as exc:
         print(f"lobbygate console: cannot start: {exc}", file=sys.stderr)
         return 1

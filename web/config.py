@@ -108,6 +108,9 @@ SCHEMA: dict[str, Section] = {
         "secret_key": Key("str", check=_check_secret,
                           doc="session signing key, >= 32 characters (or secret_key_file); required"),
         "secret_key_file": Key("path", doc="file holding the session signing key (first line)"),
+        "signing_key_file": Key("path", doc="the site's Ed25519 private key (PEM) that signs goods "
+                                "passes and visitor invites (made by `lobbygate provision`); "
+                                "without it those features refuse to issue"),
         "listen_host": Key("str", default="127.0.0.1", check=check_nonempty,
                            doc="address the web server listens on"),
         "listen_port": Key("int", default=8080, min=0, max=65_535,
@@ -190,6 +193,7 @@ class ConsoleConfig:
     login_failures_per_minute: int = 10
     mqtt: MqttSettings | None = None
     node_keys: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    signing_key_file: Path | None = None
     source: Path | None = None
 
     def services_config(self) -> "ServicesConfig":
@@ -205,7 +209,8 @@ class ConsoleConfig:
                                     ca_file=str(self.mqtt.ca_file) if self.mqtt.ca_file else None)
         return ServicesConfig(db_path=self.db_path, site=self.site, broker=broker,
                               node_keys=dict(self.node_keys), timezone=self.timezone,
-                              max_clock_skew_s=self.max_clock_skew_s)
+                              max_clock_skew_s=self.max_clock_skew_s,
+                              signing_key_file=self.signing_key_file)
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -301,6 +306,14 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
                 errors.append(f"console.secret_key_file: the key in {console['secret_key_file']} "
                               f"{problem}")
                 secret = None
+    signing_key_file = console.get("signing_key_file")
+    if isinstance(signing_key_file, Path):
+        from .signing import SigningUnavailable, load_signer
+
+        try:
+            load_signer(signing_key_file)
+        except SigningUnavailable as exc:
+            errors.append(f"console.signing_key_file: {exc}")
     langs, default_lang = console.get("languages"), console.get("default_language")
     if isinstance(langs, tuple) and isinstance(default_lang, str) and default_lang not in langs:
         errors.append(f"console.default_language: {default_lang!r} is not in console.languages "
@@ -367,6 +380,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
         timezone=console["timezone"], max_clock_skew_s=console["max_clock_skew_s"],
         secure_cookies=console["secure_cookies"], trusted_proxies=console["trusted_proxies"],
         session_hours=console["session_hours"],
+        signing_key_file=console.get("signing_key_file"),
         login_failures_per_minute=console["login_failures_per_minute"],
         mqtt=mqtt_settings, node_keys=node_keys, source=source)
 

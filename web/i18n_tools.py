@@ -4,14 +4,20 @@
 templates (per ``web/babel.cfg``), merge it into each language's ``messages.po`` (new ones
 untranslated, gone ones dropped) and compile ``messages.mo``. ``check`` lists what is
 missing or stale without writing (the test suite runs the same checks).
+``translate FILE.json`` sets translations from ``{"zh_CN": {"msgid": "译文", ...}}`` and then
+updates. Writers hold an exclusive lock on ``web/translations/.lock``, so several people (or
+tools) adding translations at once never overwrite each other's catalogue edits.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
+import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Mapping, Sequence
 
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
@@ -20,7 +26,7 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 __all__ = ["WEB_DIR", "TRANSLATIONS", "LANGUAGES", "KEYWORDS", "extract", "po_path", "mo_path",
-           "read_catalog", "compile_mo", "missing", "mo_is_stale", "main"]
+           "read_catalog", "compile_mo", "missing", "mo_is_stale", "translate", "update", "main"]
 
 WEB_DIR = Path(__file__).resolve().parent
 TRANSLATIONS = WEB_DIR / "translations"
@@ -94,7 +100,47 @@ def mo_is_stale(lang: str) -> bool:
     return _mo_messages(committed) != _mo_messages(compile_mo(read_catalog(lang)))
 
 
+@contextlib.contextmanager
+def _catalog_lock() -> Iterator[None]:
+    """Exclusive lock over the catalogues for one read-modify-write."""
+    TRANSLATIONS.mkdir(parents=True, exist_ok=True)
+    with (TRANSLATIONS / ".lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def translate(translations: Mapping[str, Mapping[str, str]]) -> None:
+    """Set ``translations[lang][msgid]`` in each catalogue (messages not yet in a catalogue are
+    added), then :func:`update`. Unknown languages raise ValueError."""
+    unknown = set(translations) - set(LANGUAGES)
+    if unknown:
+        raise ValueError(f"unknown languages: {sorted(unknown)}")
+    with _catalog_lock():
+        for lang, strings in translations.items():
+            catalog = read_catalog(lang)
+            for msgid, text in strings.items():
+                found = catalog.get(msgid)
+                if found is None:
+                    catalog.add(msgid, text)
+                else:
+                    found.string = text
+                    found.flags.discard("fuzzy")
+            with po_path(lang).open("wb") as fh:
+                write_po(fh, catalog, width=100, sort_output=True, omit_header=False,
+                         include_previous=False)
+        _update()
+
+
 def update() -> None:
+    """Merge the code's messages into every catalogue and compile (under the catalogue lock)."""
+    with _catalog_lock():
+        _update()
+
+
+def _update() -> None:
     template = extract()
     for lang in LANGUAGES:
         path = po_path(lang)
@@ -126,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[:1] == ["update"]:
         update()
         return 0
+    if args[:1] == ["translate"] and len(args) == 2:
+        with open(args[1], encoding="utf-8") as fh:
+            translate(json.load(fh))
+        return 0
     if args[:1] == ["check"]:
         template, bad = extract(), False
         for lang in LANGUAGES:
@@ -136,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{lang}: {mo_path(lang)} is stale: run `python -m web.i18n_tools update`")
             bad = bad or bool(gaps) or mo_is_stale(lang)
         return 1 if bad else 0
-    print("usage: python -m web.i18n_tools update|check", file=sys.stderr)
+    print("usage: python -m web.i18n_tools update|check|translate FILE.json", file=sys.stderr)
     return 2
 
 

@@ -20,16 +20,19 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-from mqtt_topics import topics as T
 
 from .access.store import DATASET as CREDENTIALS, CredentialStore
 from .commands import CommandSender
 from .db import Database
 from .ingest import BrokerSettings, Ingest, utc_ms
+from .jobs import JobRunner
 from .live import LiveFeed
+from .signing import SigningUnavailable, SiteSigner, load_signer
 from .stores.alarms import AlarmStore
 from .stores.events import EventStore
 from .stores.nodes import NodeStore
+from .sync import SyncPublisher
+from .units import UnitStore
 
 __all__ = ["ServicesConfig", "ConsoleServices", "build_services"]
 
@@ -39,7 +42,10 @@ class ServicesConfig:
     """What the data layer needs.  ``db_path``: the SQLite file; ``broker``: None runs without
     ingest (pages over an existing database, tests); ``node_keys``: each node's HMAC command
     key; ``timezone``: the site's IANA zone (written into sync snapshots); ``max_clock_skew_s``: node clock offset flagged beyond this (s, default 30);
-    ``clock_settle_ms``: see :class:`~web.ingest.Ingest` (default 30,000)."""
+    ``clock_settle_ms``: see :class:`~web.ingest.Ingest` (default 30,000);
+    ``signing_key_file``: the site's Ed25519 key (goods passes, invites; None: those refuse);
+    ``run_jobs``: start the periodic-job thread (:mod:`web.jobs`) with :meth:`start` (the
+    console process does; tests call ``services.jobs.run_due(now)`` themselves)."""
 
     db_path: str | os.PathLike[str]
     site: str
@@ -49,13 +55,22 @@ class ServicesConfig:
     clock_settle_ms: int = 30_000
     synchronous: str = "FULL"
     timezone: str = "UTC"
+    signing_key_file: "str | os.PathLike[str] | None" = None
+    run_jobs: bool = False
 
 
 class ConsoleServices:
     """The console's data layer: ``db``, ``events``, ``nodes``, ``alarms``, ``live``,
-    ``commands``, ``credentials`` (the door-access registry), ``ingest`` (None without a broker).  The constructor does no I/O."""
+    ``commands``, ``credentials`` (the door-access registry), ``units`` (the unit registry),
+    ``sync`` (retained snapshots for the nodes), ``jobs`` (periodic jobs), ``ingest`` (None
+    without a broker).  The constructor does no I/O.
 
-    def __init__(self, cfg: ServicesConfig, *, clock: Callable[[], int] = utc_ms) -> None:
+    Features add themselves in :meth:`_build_features`: their stores, their ``sync`` datasets,
+    their jobs and their ``event_handlers`` / ``telemetry_handlers`` (run by the ingest inside
+    its batch transaction, see :class:`~web.ingest.Ingest`)."""
+
+    def __init__(self, cfg: ServicesConfig, *, clock: Callable[[], int] = utc_ms,
+                 signer: SiteSigner | None = None) -> None:
         self.config = cfg
         self.clock = clock
         self.db = Database(cfg.db_path, synchronous=cfg.synchronous)
@@ -64,16 +79,40 @@ class ConsoleServices:
         self.nodes = NodeStore(self.db, max_clock_skew_s=cfg.max_clock_skew_s)
         self.alarms = AlarmStore(self.db, live=self.live)
         self.credentials = CredentialStore(self.db, clock=clock, timezone=cfg.timezone)
+        self.units = UnitStore(self.db, clock=clock)
         self.ingest: Ingest | None = None
         self.commands = CommandSender(db=self.db, publish=self._publish, site=cfg.site,
                                       node_keys=cfg.node_keys, clock=clock)
+        self.sync = SyncPublisher(site=cfg.site, publish=self._publish)
+        self.sync.register(CREDENTIALS, snapshot=self.credentials.snapshot,
+                           version=self.credentials.version)
+        self.jobs = JobRunner(clock=clock)
+        self._signer = signer
+        self.event_handlers: list[Callable[..., None]] = []
+        self.telemetry_handlers: list[Callable[..., None]] = []
+        self._build_features()
         if cfg.broker is not None:
             self.ingest = Ingest(site=cfg.site, broker=cfg.broker, events=self.events,
                                  nodes=self.nodes, alarms=self.alarms, live=self.live,
                                  commands=self.commands, clock=clock,
                                  clock_settle_ms=cfg.clock_settle_ms,
-                                 connect_handlers=(self._republish_credentials,))
+                                 event_handlers=tuple(self.event_handlers),
+                                 telemetry_handlers=tuple(self.telemetry_handlers),
+                                 connect_handlers=(self.sync.republish_all,))
         self._started = False
+
+    def _build_features(self) -> None:
+        """Each feature's stores, sync datasets, jobs and ingest handlers (no I/O)."""
+
+    def signer(self) -> SiteSigner:
+        """The site's signing key (loaded once from ``signing_key_file``);
+        :class:`~web.signing.SigningUnavailable` when none is configured."""
+        if self._signer is None:
+            if self.config.signing_key_file is None:
+                raise SigningUnavailable("no site signing key: set console.signing_key_file "
+                                         "(made by `lobbygate provision`)")
+            self._signer = load_signer(self.config.signing_key_file)
+        return self._signer
 
     def _publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> bool:
         return self.ingest.publish(topic, payload, qos, retain) if self.ingest else False
@@ -81,12 +120,7 @@ class ConsoleServices:
     def publish_credentials(self) -> bool:
         """Publish the ``credentials`` snapshot (retained, QoS 1) at its current version; True
         if handed to the broker. Called after every registry change and on each (re)connect."""
-        snapshot = self.credentials.snapshot()
-        return self._publish(T.sync(self.config.site, CREDENTIALS), snapshot.to_json(), 1, True)
-
-    def _republish_credentials(self) -> None:
-        if self.credentials.version() > 0:   # never overwrite a node's cache with an empty set
-            self.publish_credentials()
+        return self.sync.publish(CREDENTIALS)
 
     def open(self) -> "ConsoleServices":
         """Open the database only (no ingest).  Idempotent."""
@@ -100,12 +134,15 @@ class ConsoleServices:
         self.db.open()
         if self.ingest is not None:
             self.ingest.start()
+        if self.config.run_jobs:
+            self.jobs.start()
         self._started = True
         return self
 
     def stop(self) -> None:
         """Stop the ingest (storing what it received), close the live feed and the database.
         Idempotent."""
+        self.jobs.stop()
         if self.ingest is not None:
             self.ingest.stop()
         self.live.close()
@@ -119,7 +156,9 @@ class ConsoleServices:
         self.stop()
 
 
-def build_services(cfg: ServicesConfig, *, clock: Callable[[], int] | None = None) -> ConsoleServices:
+def build_services(cfg: ServicesConfig, *, clock: Callable[[], int] | None = None,
+                   signer: SiteSigner | None = None) -> ConsoleServices:
     """Build (not start) the data layer for ``cfg``; ``clock`` returns UTC ms (default: the
-    wall clock)."""
-    return ConsoleServices(cfg, clock=clock or utc_ms)
+    wall clock); ``signer``: the site signing key (default: loaded from
+    ``cfg.signing_key_file`` when first needed)."""
+    return ConsoleServices(cfg, clock=clock or utc_ms, signer=signer)

@@ -75,7 +75,10 @@ def console_server(tmp_path: Path) -> Iterator[ConsoleServer]:
     for name, role in (("admin1", "admin"), ("desk1", "desk"), ("guard1", "guard"),
                        ("patrol1", "patrol")):
         users.add(name, PASSWORD, role=role)
-    services = build_services(ServicesConfig(db_path=cfg.db_path, site=cfg.site, broker=None))
+    from web.signing import SiteSigner
+
+    services = build_services(ServicesConfig(db_path=cfg.db_path, site=cfg.site, broker=None),
+                              signer=SiteSigner.generate())
     services.start()
     server = ConsoleServer(create_app(cfg, services=services), services).start()
     try:

@@ -267,6 +267,7 @@ class Site:
                 "console": {"site": record.id, "db": f"{CONSOLE_STATE}/console.sqlite",
                             "users_db": f"{CONSOLE_STATE}/users.json",
                             "secret_key_file": "session.key",
+                            "signing_key_file": "site-signing.key",
                             "listen_host": "0.0.0.0", "listen_port": 8080}}
         write_file(self.console_config,
                    dumps(data, header=f"lobbygate console of site {record.id}, first written by "

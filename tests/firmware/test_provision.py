@@ -241,3 +241,10 @@ def test_unknown_owner_is_a_clear_error(site_dir, fixed_clock):
     site = Site(site_dir, clock=fixed_clock, broker_owner="no-such-user-xyz")
     with pytest.raises(FirmwareError, match="no such user"):
         site.init(site_id=SITE_ID, broker_hosts=["hub.local"])
+
+
+def test_console_config_names_the_site_signing_key(site_dir, fixed_clock):
+    web_config = pytest.importorskip("web.config")
+    site = _site(site_dir, fixed_clock)
+    conf = web_config.load_config(site.console_config)
+    assert conf.signing_key_file == site.signing_key

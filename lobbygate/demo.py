@@ -2,21 +2,27 @@
 
 It starts, for real: a Mosquitto broker (generated config with passwords and an ACL by user
 name, on a free loopback port), the console (``lobbygate console`` as a child process served by
-waitress), and two nodes — a lobby door and a compound gate — whose wires are simulated at the
-lowest layer (pty pairs carrying RDM6300 frames, gpiozero mock pins) so the production reader,
-journal and MQTT code runs above them. It prints the console's address and the admin log-in it
-created (a fresh random password; there is no default one). Ctrl-C (or SIGTERM) stops
-everything it started, by PID.
+waitress, with a site signing key and a database seeded with units, residents and door
+credentials through the console's own stores) and four nodes whose wires are simulated at the
+lowest layer only (see :mod:`lobbygate.demo_nodes` and :mod:`lobbygate.demo_wiring`): ``lobby``
+(door, intercom panel with a visitor-invite scanner, patrol check-point), ``gate`` (door/barrier,
+goods-pass scanner with the guard's buttons, check-point), ``desk`` (key cabinet) and ``plant``
+(a real pymodbus server acting as three meters, check-point). Simulated people use them
+(:mod:`lobbygate.demo_activity`). It prints the console's address and the admin log-in it created
+(a fresh random password; there is no default one). Ctrl-C (or SIGTERM) stops everything it
+started, by PID.
 
-``lobbygate demo --check`` does the same headless, drives one scripted scenario through every
-device kind the nodes have (card readers, inputs, relays via a signed command, a refused unsigned
-command), then exits 0 only if every event the nodes journaled is in the console's store exactly
-once, and prints one summary line.
+``lobbygate demo --check`` does the same headless, drives one scripted scenario (a door granted
+and one denied once the credential snapshot has arrived, at both doors; an intercom call; a
+visitor invite; a goods pass released; patrol taps; a card at the key cabinet; meter totals; a
+signed door command carried out and an unsigned one refused), then exits 0 only if every event the
+nodes journaled is in the console's store exactly once, and prints one summary line.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import secrets
@@ -28,71 +34,104 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from edge.config import NodeConfig, parse_config
+from edge.config import parse_config
 from edge.node import Node
 from firmware.mosquitto import MosquittoBroker, free_port
-from firmware.probe import MqttProbe, wait_until
-from mqtt_topics import CommandEnvelope, CommandResult
-from mqtt_topics import topics as T
+from firmware.probe import wait_until
+
+from .demo_activity import DemoActivity
+from .demo_nodes import METERS, NODE_IDS, node_data
+from .demo_people import CARDS, UNITS
+from .demo_wiring import NodeWiring, wait_serial_open
 
 log = logging.getLogger("lobbygate.demo")
 
 SITE = "demo"
 ADMIN = "admin"
+SEEDED_BY = "demo"
 
 
-@dataclass(frozen=True)
-class DemoNode:
-    """One simulated node: its reader, inputs (name, BCM pin) and relays (name, BCM pin)."""
-
-    node_id: str
-    reader: str
-    inputs: tuple[tuple[str, int], ...]
-    relays: tuple[tuple[str, int], ...]
-    cards: tuple[str, ...]
-
-
-NODES: tuple[DemoNode, ...] = (
-    DemoNode("lobby", "lobby-in", (("door-contact", 17), ("exit-button", 27)), (("strike", 22),),
-             ("0A00B1C2D3", "0A00B1C2D4", "0A00B1C2E7", "1F00000001")),
-    DemoNode("gate", "gate-in", (("gate-contact", 17),), (("barrier", 22),),
-             ("0A00B1C2D3", "2B00C0FFEE", "2B00C0FFEF")),
-)
-
-
-def _write_secret(path: Path, text: str) -> Path:
+def _write_secret(path: Path, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` readable by its owner only (0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data.encode() if isinstance(data, str) else data)
+    os.chmod(path, 0o600)
     return path
+
+
+# -- the console's starting data -------------------------------------------------------------------
+
+def _seed_console(services: Any) -> int:
+    """Put the demo site's starting data into the console database through the production
+    stores (``services``: an opened :class:`web.services.ConsoleServices`, no ingest): the units
+    and their residents, then the door credentials of :mod:`lobbygate.demo_people`. Records
+    already there are left alone, so a kept ``--dir`` is seeded once. Returns the credentials
+    snapshot version (what the doors must reach before they decide from it).
+
+    More features add their seed data here (keys, meters, patrol plans, visitors, passes)."""
+    from web.access.model import CredentialRecord
+    from web.audit import AuditLog
+    from web.units import parse_unit
+
+    units = credentials = 0
+    for u in UNITS:
+        if services.units.get(u.code) is None:
+            unit = parse_unit({"building": u.building, "number": u.number, "vacant": u.vacant,
+                               "residents": [{"name": n, "phone": p, "relation": r}
+                                             for n, p, r in u.residents]})
+            services.units.save(unit, by=SEEDED_BY, create=True)
+            units += 1
+    for c in CARDS:
+        if services.credentials.get(c.credential_id) is None:
+            services.credentials.save(CredentialRecord(
+                credential_id=c.credential_id, cards=(c.key,), doors=c.doors, holder=c.holder,
+                unit=c.unit, kind=c.kind, enabled=c.enabled), by=SEEDED_BY, create=True)
+            credentials += 1
+    if units or credentials:
+        AuditLog(services.db).open().record("demo.seed", user=SEEDED_BY, target="console",
+                                            detail=f"{units} units, {credentials} credentials")
+    return int(services.credentials.version())
 
 
 class DemoSite:
     """Everything the demo runs, under ``directory``.
 
     ``http_port``: the console's port (0 = a free one); ``activity``: the simulated people —
-    ``"random"`` (a card now and then, default) or ``"idle"`` (only what :meth:`run_check`
-    does); ``interval_ms``: mean time between random card reads (default 4000).
-    The constructor does no I/O; :meth:`start` does it all, :meth:`stop` undoes it (idempotent).
-    """
+    ``"random"`` (somebody does something every ``interval_ms`` +- 25 %, default 4000) or
+    ``"idle"`` (only what :meth:`run_check` or a test does; the nodes then use the check's
+    short timings). The constructor does no I/O; :meth:`start` does it all, :meth:`stop` undoes
+    it (idempotent).
+
+    After :meth:`start`: ``nodes`` (id -> :class:`~edge.node.Node`), ``wiring`` (id ->
+    :class:`~lobbygate.demo_wiring.NodeWiring`), ``meters`` (the Modbus meter simulator),
+    ``signer`` (the site key), ``credentials_version`` (what the console seeded)."""
 
     def __init__(self, directory: Path, *, http_port: int = 0, activity: str = "random",
                  interval_ms: int = 4000) -> None:
+        if activity not in ("random", "idle"):
+            raise ValueError(f"activity must be random or idle, got {activity!r}")
         self.directory = Path(directory)
+        self.site = SITE
         self.http_port = http_port
         self.activity = activity
         self.interval_ms = interval_ms
         self.admin_password = secrets.token_urlsafe(12)
-        self.node_keys = {n.node_id: secrets.token_bytes(32) for n in NODES}
+        self.node_keys = {n: secrets.token_bytes(32) for n in NODE_IDS}
         self.broker = MosquittoBroker(directory=self.directory / "broker", site=SITE,
-                                      nodes=[n.node_id for n in NODES])
+                                      nodes=list(NODE_IDS))
         self.console: subprocess.Popen[bytes] | None = None
         self.nodes: dict[str, Node] = {}
+        self.wiring: dict[str, NodeWiring] = {n: NodeWiring(n) for n in NODE_IDS}
+        self.meters: Any = None
+        self.signer: Any = None
+        self.people: DemoActivity | None = None
+        self.credentials_version = 0
+        self._console_conf: Path | None = None
         self._stopped = False
 
     # -- configuration ---------------------------------------------------------------------
@@ -100,18 +139,38 @@ class DemoSite:
     def console_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}/"
 
+    @property
+    def signing_key_file(self) -> Path:
+        return self.directory / "console" / "site-signing.key"
+
+    @property
+    def public_key_file(self) -> Path:
+        return self.directory / "site-signing.pub"
+
+    def _site_key(self) -> Any:
+        """The site's Ed25519 signing key: kept from an earlier run in the same directory, else
+        generated (private key 0600 for the console, public key for the nodes)."""
+        from web.signing import SiteSigner, load_signer
+        if self.signing_key_file.exists():
+            signer = load_signer(self.signing_key_file)
+        else:
+            signer = SiteSigner.generate()
+            _write_secret(self.signing_key_file, signer.private_key_pem())
+        self.public_key_file.write_bytes(signer.public_key_pem())
+        return signer
+
     def _console_toml(self) -> Path:
         d = self.directory
         _write_secret(d / "console" / "secret.key", secrets.token_hex(32))
         _write_secret(d / "console" / "mqtt.password", self.broker.accounts["console"].password)
         nodes = ""
-        for n in NODES:
-            key_file = _write_secret(d / "console" / "keys" / f"{n.node_id}.key",
-                                     self.node_keys[n.node_id].hex())
-            nodes += f'\n[nodes.{n.node_id}]\ncommand_key_file = "{key_file}"\n'
+        for n in NODE_IDS:
+            key_file = _write_secret(d / "console" / "keys" / f"{n}.key", self.node_keys[n].hex())
+            nodes += f'\n[nodes.{n}]\ncommand_key_file = "{key_file}"\n'
         text = (f'[console]\nsite = "{SITE}"\ndb = "{d / "console" / "console.sqlite"}"\n'
                 f'users_db = "{d / "console" / "users.json"}"\n'
                 f'secret_key_file = "{d / "console" / "secret.key"}"\n'
+                f'signing_key_file = "{self.signing_key_file}"\n'
                 f'listen_host = "127.0.0.1"\nlisten_port = {self.http_port}\n\n'
                 f'[mqtt]\nhost = "{self.broker.host}"\nport = {self.broker.port}\n'
                 f'username = "console"\npassword_file = "{d / "console" / "mqtt.password"}"\n'
@@ -120,43 +179,81 @@ class DemoSite:
         path.write_text(text)
         return path
 
-    def node_config(self, spec: DemoNode) -> NodeConfig:
-        """The validated config of a simulated node (the same schema as ``node.toml``)."""
-        acct = self.broker.accounts[spec.node_id]
-        data: dict[str, Any] = {
-            "node": {"id": spec.node_id, "site": SITE, "health_interval_s": 5,
-                     "journal": str(self.directory / "nodes" / spec.node_id / "journal.db")},
-            "mqtt": {"host": self.broker.host, "port": self.broker.port,
-                     "username": spec.node_id, "password": acct.password},
-            "commands": {"key": self.node_keys[spec.node_id].hex()},
-            "gpio": {"pin_factory": "mock"},
-            "readers": [{"name": spec.reader, "kind": "rdm6300", "port": "sim"}],
-            "inputs": [{"name": n, "pin": p} for n, p in spec.inputs],
-            "relays": [{"name": n, "pin": p} for n, p in spec.relays],
-            "simulation": {"enabled": True, "activity": self.activity,
-                           "interval_ms": self.interval_ms, "cards": list(spec.cards)},
-        }
-        (self.directory / "nodes" / spec.node_id).mkdir(parents=True, exist_ok=True)
-        return parse_config(data, base_dir=self.directory)
+    def _seed(self, conf: Path) -> None:
+        """Open the console's stores on its database (no ingest, before the console runs) and
+        seed them (:func:`_seed_console`)."""
+        from web.config import load_config
+        from web.services import build_services
+        cfg = dataclasses.replace(load_config(conf).services_config(), broker=None, run_jobs=False)
+        services = build_services(cfg, signer=self.signer).open()
+        try:
+            self.credentials_version = _seed_console(services)
+        finally:
+            services.stop()
+
+    def node_data(self, node_id: str) -> dict[str, Any]:
+        """The config mapping of a node (the same schema as ``node.toml``)."""
+        acct = self.broker.accounts[node_id]
+        node_dir = self.directory / "nodes" / node_id
+        node_dir.mkdir(parents=True, exist_ok=True)
+        base = {"node": {"id": node_id, "site": SITE, "health_interval_s": 10,
+                         "journal": str(node_dir / "journal.db")},
+                "mqtt": {"host": self.broker.host, "port": self.broker.port,
+                         "username": node_id, "password": acct.password},
+                "commands": {"key": self.node_keys[node_id].hex()},
+                "gpio": {"pin_factory": "mock"}}
+        bus = (self.meters.host, self.meters.port) if self.meters is not None else None
+        return node_data(node_id, base=base, node_dir=str(node_dir),
+                         port=self.wiring[node_id].port, public_key_file=str(self.public_key_file),
+                         meter_bus=bus, quick=self.activity == "idle")
+
+    def _start_meters(self) -> None:
+        from hardware.meters import load_map
+        from hardware.sim.modbus_meter import ModbusMeterSim
+        self.meters = ModbusMeterSim(meters={slave: load_map(m) for _n, slave, m, _u, _t in METERS})
+        self.meters.open()
+        for _name, slave, map_name, _unit, total in METERS:
+            register = "total_volume_m3" if map_name == "water_generic" else "import_energy_kwh"
+            self.meters.set_value(slave, register, total)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, *, timeout_s: float = 30.0) -> "DemoSite":
-        """Broker, then the console (and its admin user), then the nodes."""
+        """Broker, site key, console config and seed data, the console (and its admin user),
+        the meter bus, the nodes, then the simulated people. On failure what was started is
+        stopped again."""
+        try:
+            self._start(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, timeout_s: float) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.broker.start()
         if not self.http_port:
             self.http_port = free_port()
+        self.signer = self._site_key()
         conf = self._console_toml()
-        cli = [sys.executable, "-m", "lobbygate.cli"]
-        subprocess.run(cli + ["user", "--config", str(conf), "add", ADMIN, "--role", "admin",
-                              "--password-stdin"],
+        self._console_conf = conf
+        self._seed(conf)
+        cli = [sys.executable, "-m", "lobbygate.cli", "user", "--config", str(conf)]
+        kept = (self.directory / "console" / "users.json").exists()   # a kept --dir: new password
+        subprocess.run(cli + (["passwd", ADMIN] if kept else ["add", ADMIN, "--role", "admin"])
+                       + ["--password-stdin"],
                        input=(self.admin_password + "\n").encode(), check=True,
                        stdout=subprocess.DEVNULL)
-        self._console_conf = conf
         self.start_console(timeout_s=timeout_s)
-        for spec in NODES:
-            self.nodes[spec.node_id] = Node(self.node_config(spec)).start()
-        return self
+        self._start_meters()
+        for node_id in NODE_IDS:
+            config = parse_config(self.node_data(node_id), base_dir=self.directory)
+            self.nodes[node_id] = Node(config, pin_factory=self.wiring[node_id].factory).start()
+        if self.activity == "random":
+            if not self.wait_ready(timeout_s=timeout_s):
+                log.warning("demo: a reader did not open or a door has no credentials yet; "
+                            "the simulated people start anyway")
+            self.people = DemoActivity(wiring=self.wiring, meters=self.meters, signer=self.signer,
+                                       site=SITE, interval_ms=self.interval_ms).start()
 
     def start_console(self, *, timeout_s: float = 30.0) -> None:
         """Start ``lobbygate console`` as a child process; return once it serves HTTP."""
@@ -186,15 +283,26 @@ class DemoSite:
             return False
 
     def stop(self) -> None:
-        """Nodes, console, broker — each stopped by its own handle/PID. Idempotent."""
+        """People, nodes, wires, meters, console, broker — each stopped by its own handle/PID.
+        Idempotent."""
         if self._stopped:
             return
         self._stopped = True
-        for node in self.nodes.values():
+        steps: list[tuple[str, Callable[[], None]]] = []
+        if self.people is not None:
+            steps.append(("the simulated people", self.people.stop))
+        steps += [(f"node {n}", node.stop) for n, node in self.nodes.items()]
+        steps += [(f"wiring {n}", w.close) for n, w in self.wiring.items()]
+        if self.meters is not None:
+            steps.append(("the meter simulator", self.meters.close))
+        steps += [("the console", self._stop_console), ("the broker", self.broker.stop)]
+        for what, step in steps:
             try:
-                node.stop()
+                step()
             except Exception:  # noqa: BLE001 - stopping the rest matters more
-                log.exception("stopping a node")
+                log.exception("stopping %s", what)
+
+    def _stop_console(self) -> None:
         proc, self.console = self.console, None
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -203,7 +311,6 @@ class DemoSite:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
-        self.broker.stop()
 
     def __enter__(self) -> "DemoSite":
         return self.start()
@@ -211,116 +318,50 @@ class DemoSite:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # -- what a test or the check does -------------------------------------------------------
+    def wait_ready(self, *, timeout_s: float = 30.0) -> bool:
+        """Every serial reader has opened its port, and both doors decide from the seeded
+        credentials snapshot (or a newer one)."""
+        deadline = time.monotonic() + timeout_s
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        if not all(wait_serial_open(node, timeout_s=left()) for node in self.nodes.values()):
+            return False
+        doors = [self.nodes[n].extensions["door"] for n in ("lobby", "gate")]
+        return wait_until(lambda: all(d.decider.credentials.version >= self.credentials_version
+                                      for d in doors), timeout_s=left())
+
     # -- the self-check --------------------------------------------------------------------
-    def run_check(self, *, timeout_s: float = 60.0) -> tuple[bool, str]:
-        """Drive the scripted scenario, then compare every node's journal with the console's
-        store. Returns (ok, one summary line)."""
-        creds = self.broker.credentials("console")
-        caused: dict[str, dict[str, int]] = {}
-        with MqttProbe(host=creds["host"], port=creds["port"], username="console",
-                       password=creds["password"], topic_filter=T.site_filter(SITE) ,
-                       client_id="demo-check") as probe:
-            for spec in NODES:
-                caused[spec.node_id] = self._scenario(spec, probe, timeout_s=timeout_s)
-        expected: dict[str, set[str]] = {}
-        for spec in NODES:
-            node = self.nodes[spec.node_id]
-            assert node.journal is not None and node.pump is not None
-            if not wait_until(lambda: node.journal.stats().unsent == 0, timeout_s=timeout_s):
-                return False, f"FAIL: node {spec.node_id} still has unsent events"
-            last = node.journal.stats().next_seq - 1
-            expected[spec.node_id] = {f"{spec.node_id}:{node.boot_id}:{s}" for s in range(1, last + 1)}
-        from web.db import Database
-        from web.stores.events import EventStore
-        db = Database(self.directory / "console" / "console.sqlite").open()
-        try:
-            store = EventStore(db)
-            want = set().union(*expected.values())
-            found = lambda: {e for e in want if store.get(e) is not None}  # noqa: E731
-            wait_until(lambda: found() == want, timeout_s=timeout_s, interval_s=0.1)
-            missing = want - found()
-            per_node = {n: db.conn().execute("SELECT COUNT(*) FROM events WHERE node = ?",
-                                             (n,)).fetchone()[0] for n in expected}
-            kinds = {n: dict(db.conn().execute(
-                "SELECT kind, COUNT(*) FROM events WHERE node = ? GROUP BY kind", (n,)).fetchall())
-                for n in expected}
-        finally:
-            db.close()
-        problems = []
-        if missing:
-            problems.append(f"{len(missing)} event(s) missing from the console, e.g. {sorted(missing)[:3]}")
-        for n, ids in expected.items():
-            if per_node[n] != len(ids):
-                problems.append(f"{n}: console holds {per_node[n]} events, node journaled {len(ids)}")
-            for kind, count in caused[n].items():
-                if kinds[n].get(kind, 0) != count:
-                    problems.append(f"{n}: {kind} stored {kinds[n].get(kind, 0)}, caused {count}")
-        total = sum(len(v) for v in expected.values())
-        if problems:
-            return False, "demo check FAILED: " + "; ".join(problems)
-        detail = ", ".join(f"{n} {len(v)}" for n, v in expected.items())
-        return True, (f"demo check OK: {total} events journaled by {len(expected)} nodes ({detail}) "
-                      f"stored exactly once by the console; card reads, inputs, a signed relay "
-                      f"command and a refused unsigned command all round-tripped")
+    def run_check(self, *, timeout_s: float = 45.0) -> tuple[bool, str]:
+        """Drive the scripted scenario (:mod:`lobbygate.demo_check`), then compare every node's
+        journal with the console's store. Returns (ok, one summary line)."""
+        from .demo_check import run_check
+        return run_check(self, timeout_s=timeout_s)
 
-    def _scenario(self, spec: DemoNode, probe: MqttProbe, *, timeout_s: float) -> dict[str, int]:
-        """One node's script; returns the event kinds (and counts) it caused."""
-        node = self.nodes[spec.node_id]
-        sim = node.simulation
-        assert sim is not None
-        sim.wait_port_open(timeout_s=timeout_s)
-        reads_before = node.journal.stats().next_seq if node.journal else 0
-        del reads_before
-        for card in spec.cards:  # distinct cards: each is one card.read
-            sim.present(card)
-        for name, _pin in spec.inputs:  # each press and release is one input.changed
-            sim.press(name)
-            sim.release(name)
-        relay = spec.relays[0][0]
-        now = int(time.time() * 1000)
-        key = self.node_keys[spec.node_id]
-        signed = CommandEnvelope.create(node=spec.node_id, action="relay.pulse", issued_by="demo-check",
-                                        now_ms=now, args={"relay": relay, "seconds": 1}).signed(key)
-        unsigned = CommandEnvelope.create(node=spec.node_id, action="relay.pulse",
-                                          issued_by="demo-check", now_ms=now,
-                                          args={"relay": relay, "seconds": 1})
-        for cmd in (signed, unsigned):
-            probe.publish(T.command(SITE, spec.node_id, "relay.pulse"), cmd.to_json())
-        result_topic = T.command_result(SITE, spec.node_id)
 
-        def results() -> dict[str, CommandResult]:
-            out = {}
-            for m in probe.messages:
-                if m.topic == result_topic:
-                    r = CommandResult.from_json(m.payload)
-                    out[r.cmd_id] = r
-            return out
-
-        probe.wait_for(lambda _ms: {signed.cmd_id, unsigned.cmd_id} <= set(results()),
-                       timeout_s=timeout_s)
-        got = results()
-        if not (signed.cmd_id in got and got[signed.cmd_id].ok):
-            raise RuntimeError(f"{spec.node_id}: the signed relay command was not carried out")
-        if not (unsigned.cmd_id in got and got[unsigned.cmd_id].reason == "unsigned"):
-            raise RuntimeError(f"{spec.node_id}: the unsigned command was not refused")
-        # Wait until the node has journaled what the script caused.
-        want = {"card.read": len(spec.cards), "input.changed": 2 * len(spec.inputs),
-                "relay.pulsed": 1, "command.refused": 1}
-        probe.wait_for(lambda ms: all(
-            sum(1 for m in ms if m.topic == T.event(SITE, spec.node_id, k)) >= c
-            for k, c in want.items()), timeout_s=timeout_s)
-        return want
+def _banner(site: DemoSite, interval_ms: int) -> str:
+    return (f"\nlobbygate demo is running (site {SITE!r}; nodes: lobby = door + intercom panel + "
+            f"invite scanner + patrol point, gate = barrier + goods-pass scanner + patrol point, "
+            f"desk = key cabinet, plant = {len(METERS)} Modbus meters + patrol point; something "
+            f"happens every ~{interval_ms / 1000:g} s)\n"
+            f"  console:  {site.console_url}\n"
+            f"  log in:   {ADMIN} / {site.admin_password}\n"
+            f"  broker:   mqtt://127.0.0.1:{site.broker.port} (passwords + ACL)\n"
+            f"  files:    {site.directory}\n"
+            f"Press Ctrl-C to stop.\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``lobbygate demo [--check] [--dir DIR] [--port N]``."""
+    """``lobbygate demo [--check] [--dir DIR] [--port N] [--interval-ms MS]``."""
     p = argparse.ArgumentParser(prog="lobbygate demo", description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true",
                    help="run the scripted scenario headless and exit 0 only if nothing was lost")
     p.add_argument("--dir", type=Path, help="keep the demo's files here (default: a temp dir, removed)")
     p.add_argument("--port", type=int, default=0, help="console HTTP port (default: a free one)")
     p.add_argument("--interval-ms", type=int, default=4000,
-                   help="mean time between simulated card reads (default 4000)")
+                   help="mean time between two things the simulated people do (default 4000)")
     args = p.parse_args(list(argv) if argv is not None else None)
     logging.getLogger().setLevel(logging.WARNING if args.check else logging.INFO)
     tmp = None if args.dir else Path(tempfile.mkdtemp(prefix="lobbygate-demo-"))
@@ -338,14 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ok, line = site.run_check()
             print(line, flush=True)
             return 0 if ok else 1
-        print(f"\nlobbygate demo is running (site {SITE!r}, nodes: "
-              f"{', '.join(n.node_id for n in NODES)}; simulated card reads every ~"
-              f"{args.interval_ms / 1000:.0f} s)\n"
-              f"  console:  {site.console_url}\n"
-              f"  log in:   {ADMIN} / {site.admin_password}\n"
-              f"  broker:   mqtt://127.0.0.1:{site.broker.port} (passwords + ACL)\n"
-              f"  files:    {site.directory}\n"
-              f"Press Ctrl-C to stop.\n", flush=True)
+        print(_banner(site, args.interval_ms), flush=True)
         stop.wait()
         return 0
     except Exception as exc:  # noqa: BLE001 - one clear line for the user, details in the log

@@ -1,12 +1,18 @@
-"""The demo's self-check, run as a user runs it, and its clean shutdown."""
+"""The demo's self-check, run as a user runs it, what it leaves behind in its directory, and its
+clean shutdown."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sqlite3
+import stat
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+import pytest
 
 from firmware.probe import wait_until
 
@@ -25,23 +31,63 @@ def _alive(pid: int) -> bool:
 
 def _children_of(pid: int) -> list[int]:
     out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, IndexError):
             continue
         if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
+            out.append(int(stat_file.parent.name))
     return out
 
 
-def test_demo_check_exits_zero_with_one_summary_line(tmp_path):
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    """``lobbygate demo --check --dir DIR``, run once for the tests of this module."""
+    directory = tmp_path_factory.mktemp("demo-check") / "demo"
     proc = subprocess.run([sys.executable, "-m", "lobbygate.cli", "demo", "--check",
-                           "--dir", str(tmp_path / "demo")],
-                          capture_output=True, text=True, timeout=120)
+                           "--dir", str(directory)],
+                          capture_output=True, text=True, timeout=150)
+    return proc, directory
+
+
+def test_demo_check_exits_zero_with_one_summary_line(checked) -> None:
+    proc, _ = checked
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("demo check OK:"), proc.stdout
+    assert "4 nodes (lobby " in lines[0] and "desk " in lines[0] and "plant " in lines[0]
+
+
+def test_demo_check_stored_every_scripted_device_kind(checked) -> None:
+    proc, directory = checked
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with sqlite3.connect(f"file:{directory / 'console' / 'console.sqlite'}?mode=ro", uri=True) as c:
+        kinds = {(n, k) for n, k in c.execute("SELECT DISTINCT node, kind FROM events")}
+        granted = c.execute("SELECT data FROM events WHERE node = 'lobby' AND kind = 'door.granted'"
+                            ).fetchone()[0]
+    assert {("lobby", "door.granted"), ("lobby", "door.denied"), ("gate", "door.granted"),
+            ("gate", "door.denied"), ("lobby", "intercom.call"), ("lobby", "intercom.invite_admitted"),
+            ("gate", "goods_pass.released"), ("lobby", "patrol.tap"), ("gate", "patrol.tap"),
+            ("plant", "patrol.tap"), ("desk", "cabinet.denied"), ("plant", "meter.total")} <= kinds
+    assert "王建国" in granted
+
+
+def test_demo_console_signs_with_a_private_site_key_the_nodes_know(checked) -> None:
+    _, directory = checked
+    conf = tomllib.loads((directory / "console" / "console.toml").read_text())
+    key_file = Path(conf["console"]["signing_key_file"])
+    assert key_file.is_file() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert b"PRIVATE KEY" in key_file.read_bytes()
+    assert b"PUBLIC KEY" in (directory / "site-signing.pub").read_bytes()
+
+
+def test_demo_console_database_is_seeded_with_residents_and_credentials(checked) -> None:
+    _, directory = checked
+    with sqlite3.connect(f"file:{directory / 'console' / 'console.sqlite'}?mode=ro", uri=True) as c:
+        units = c.execute("SELECT COUNT(*) FROM units").fetchone()[0]
+        holders = {r[0] for r in c.execute("SELECT holder FROM credentials")}
+    assert units >= 4 and {"王建国", "李秀英", "张伟"} <= holders
 
 
 def test_demo_stops_everything_it_started_on_sigint(tmp_path):

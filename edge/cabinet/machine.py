@@ -23,6 +23,10 @@ Rules:
   open so the key can be taken out. A binary key-present switch cannot tell two keys apart: any
   key in an assigned, empty slot counts as that slot's key.
 - Door open for ``door_held_s``: ``cabinet.door_held`` (alarm), once per opening.
+- *Desk-assisted release* (:meth:`remote_release`, the signed ``cabinet.release`` command): the
+  door and the one slot of a present, single-person key unlock for the release time
+  (``cabinet.remote_release``); the ``key.taken`` that follows names the borrower the desk gave,
+  the operator (``by``) and the ``cmd_id``.
 - :meth:`power_up` compares the sensed slots with the last known state (persisted) and reports
   ``cabinet.inventory`` with the differences.
 
@@ -36,20 +40,30 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+from .errors import CabinetError
 from .permissions import KeyPermissions, normalise_card
 
-__all__ = ["CabinetMachine", "Grant", "Loan", "Event"]
+__all__ = ["CabinetMachine", "Grant", "Loan", "Event", "ReleaseRefused"]
+
+
+class ReleaseRefused(CabinetError):
+    """A desk-assisted release cannot be carried out (unknown key, key not in its slot,
+    two-person key); the message says why."""
 
 Event = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Grant:
-    """Why a slot is released: the taking ``holder`` / ``card`` and a two-person ``witness``."""
+    """Why a slot is released: the taking ``holder`` / ``card`` and a two-person ``witness``;
+    a desk-assisted release (:meth:`CabinetMachine.remote_release`) has no card but the
+    operator ``by`` and the command's ``cmd_id``."""
 
     holder: str
-    card: str
+    card: str | None
     witness: str | None = None
+    by: str | None = None
+    cmd_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +249,30 @@ class CabinetMachine:
                     two_person_confirmed=confirmed, awaiting_second=awaiting,
                     seconds=self.release_s)]
 
+    def remote_release(self, key: str, *, holder: str, by: str, cmd_id: str,
+                       seconds: float | None = None) -> list[Event]:
+        """Release the door and ``key``'s slot for a borrower without a card (the desk's signed
+        ``cabinet.release``): ``holder`` the borrower as the desk recorded them, ``by`` the
+        operator, ``cmd_id`` the command; ``seconds`` (default ``release_s``). Raises
+        :class:`ReleaseRefused` for an unknown key, a key not in its slot or a two-person key."""
+        info = self.permissions.keys.get(key)
+        if info is None:
+            raise ReleaseRefused(f"key {key!r} is not a key of cabinet {self.cabinet}")
+        if info.two_person:
+            raise ReleaseRefused(f"key {key} is a two-person key: two cards at the cabinet")
+        slot = self._takeable_slot(key)
+        if slot is None:
+            raise ReleaseRefused(f"key {key} is not in its slot {info.slot}")
+        now = self.clock()
+        seconds = self.release_s if seconds is None else float(seconds)
+        if self._session is None:
+            self._session = _Session(card="", ends_at=now + seconds)
+        else:
+            self._session.ends_at = max(self._session.ends_at, now + seconds)
+        self._session.released[slot] = Grant(holder=holder, card=None, by=by, cmd_id=cmd_id)
+        return [_ev("cabinet.remote_release", cabinet=self.cabinet, key=key, slot=slot,
+                    holder=holder, by=by, cmd_id=cmd_id, seconds=seconds)]
+
     def _takeable_slot(self, key: str) -> int | None:
         info = self.permissions.keys.get(key)
         if info is None or not self.present.get(info.slot) or info.slot in self._wrong:
@@ -260,7 +298,7 @@ class CabinetMachine:
             loan = self.loans.pop(home.key, None)
             return [_ev("key.returned", cabinet=self.cabinet, key=home.key, slot=slot,
                         holder=loan.holder if loan else None, card=loan.card if loan else None,
-                        returned_by=self._session.card if self._session else None,
+                        returned_by=(self._session.card or None) if self._session else None,
                         out_s=round((self.wall() - loan.taken_ms) / 1000, 3) if loan else None)]
         if slot in self._wrong:
             del self._wrong[slot]
@@ -271,8 +309,11 @@ class CabinetMachine:
         if grant is not None:
             self.loans[home.key] = Loan(key=home.key, slot=slot, holder=grant.holder, card=grant.card,
                                         taken_ms=self.wall(), witness=grant.witness)
-            return [_ev("key.taken", cabinet=self.cabinet, key=home.key, slot=slot,
-                        holder=grant.holder, card=grant.card, witness=grant.witness)]
+            taken = _ev("key.taken", cabinet=self.cabinet, key=home.key, slot=slot,
+                        holder=grant.holder, card=grant.card, witness=grant.witness)
+            if grant.cmd_id is not None:
+                taken["data"].update(by=grant.by, cmd_id=grant.cmd_id)
+            return [taken]
         self.loans[home.key] = Loan(key=home.key, slot=slot, holder=None, card=None,
                                     taken_ms=self.wall(), how="forced")
         return [_ev("key.forced", cabinet=self.cabinet, key=home.key, slot=slot)]

@@ -11,7 +11,11 @@ Wiring (all on the node, whether or not the broker is reachable):
 - card readers (RDM6300, the usual reader plumbing) hand cards to the worker, which decides and
   energises the slot solenoids before it journals anything;
 - ``sync/key-permissions`` snapshots are parsed, cached on disk (highest version wins) and
-  swapped in; the machine's state (presence, loans) is saved after every change.
+  swapped in; the machine's state (presence, loans) is saved after every change;
+- the signed command ``cabinet.release`` ``{key, holder, cabinet?, seconds?}`` (the desk's
+  assisted loan for a borrower without a card) is handed to the worker, which releases the door
+  and that key's slot (``cabinet.remote_release``); a refused release (unknown key, key not in
+  its slot, two-person key, ``seconds`` above ``release_s``) is answered ``bad_payload``.
 
 Settings: :class:`~edge.cabinet.settings.CabinetSettings` (``[cabinet]``).
 """
@@ -31,15 +35,20 @@ from ..access.cache import CredentialCache
 from ..access.errors import AccessError
 from ..cabinet.errors import CabinetError, KeyPermissionError
 from ..cabinet.io import CabinetIO, GpioCabinetIO, ModbusCabinetIO
-from ..cabinet.machine import CabinetMachine, Event
+from ..cabinet.machine import CabinetMachine, Event, ReleaseRefused
 from ..cabinet.permissions import DATASET, KeyPermissions
 from ..cabinet.settings import CabinetSettings
 from ..cabinet.store import CabinetStateStore
 from ..config import ReaderSettings
 from ..counters import Counters, LatencyWindow
+from ..errors import CommandArgumentError
 from .base import Extension, NodeContext
 
-__all__ = ["CabinetExtension"]
+__all__ = ["CabinetExtension", "RELEASE_ACTION"]
+
+#: The signed command of a desk-assisted release.
+RELEASE_ACTION = "cabinet.release"
+_MAX_HOLDER = 64
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +78,7 @@ class CabinetExtension(Extension):
         self._ctx: NodeContext | None = None
         self._cond = threading.Condition()
         self._cards: deque[tuple[str, float]] = deque()
+        self._calls: deque[tuple[Callable[[], list[Event]], threading.Event]] = deque()
         self._permissions: KeyPermissions | None = None
         self._new_permissions: KeyPermissions | None = None
         self._stopping = False
@@ -115,6 +125,7 @@ class CabinetExtension(Extension):
             two_person_window_s=s.two_person_window_s, door_held_s=s.door_held_s,
             wrong_slot_repeat_s=s.wrong_slot_repeat_s)
         ctx.register_sync(DATASET, self._on_snapshot)
+        ctx.register_command(RELEASE_ACTION, self._cmd_release)
         if isinstance(self.io, GpioCabinetIO):
             self.io.on_change = self._wake
         self._thread = threading.Thread(target=self._run, name=f"cabinet-{s.id}", daemon=True)
@@ -216,6 +227,16 @@ class CabinetExtension(Extension):
                     self.decide_latency.add((time.monotonic() - at) * 1000)
                     self._counters.incr("granted" if decided[0]["kind"] == "cabinet.granted" else "denied")
                     events += decided
+                while True:
+                    with self._cond:
+                        if not self._calls:
+                            break
+                        call, done = self._calls.popleft()
+                    try:                        # answered once the outputs are applied
+                        events += call()
+                        io.apply(m.door_unlocked, m.released_slots)
+                    finally:
+                        done.set()
                 events += m.tick()
                 io.apply(m.door_unlocked, m.released_slots)
             except Exception as exc:  # noqa: BLE001 - I/O faults: logged, counted, retried
@@ -229,7 +250,7 @@ class CabinetExtension(Extension):
             with self._cond:
                 if self._stopping:
                     return
-                if not self._cards and self._new_permissions is None:
+                if not self._cards and not self._calls and self._new_permissions is None:
                     self._cond.wait(self.settings.poll_s)
 
     def _emit(self, events: list[Event]) -> None:
@@ -250,6 +271,59 @@ class CabinetExtension(Extension):
         except CabinetError:
             self._counters.incr("state_errors")
             log.exception("cabinet %s: state not saved", self.settings.id)
+
+    # -- commands (bridge thread) -----------------------------------------------------------------
+
+    def _cmd_release(self, cmd: Any) -> dict[str, Any]:
+        """``cabinet.release`` ``{key, holder, cabinet?, seconds?}``: run on the worker, answered
+        once the outputs are applied (or refused: :class:`CommandArgumentError`)."""
+        s, args = self.settings, cmd.args
+        key, holder, seconds = args.get("key"), args.get("holder"), args.get("seconds")
+        if args.get("cabinet") not in (None, s.id):
+            raise CommandArgumentError(f"this node's cabinet is {s.id!r}, not {args.get('cabinet')!r}")
+        if not isinstance(key, str) or not key:
+            raise CommandArgumentError("key is required")
+        if not isinstance(holder, str) or not holder.strip() or len(holder) > _MAX_HOLDER:
+            raise CommandArgumentError(f"holder is required (at most {_MAX_HOLDER} characters)")
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                    or not 0 < seconds <= s.release_s):
+            raise CommandArgumentError(f"seconds must be a number in (0, {s.release_s:g}]")
+        return self._on_worker(lambda m: m.remote_release(
+            key, holder=holder.strip(), by=cmd.issued_by, cmd_id=cmd.cmd_id, seconds=seconds),
+            what=f"release of {key}")
+
+    def _on_worker(self, fn: Callable[[CabinetMachine], list[Event]], *, what: str,
+                   timeout_s: float = 5.0) -> dict[str, Any]:
+        """Run ``fn(machine)`` on the worker thread (which owns the machine and the I/O) and wait
+        for it; :class:`ReleaseRefused` becomes :class:`CommandArgumentError`."""
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def call() -> list[Event]:
+            try:
+                assert self.machine is not None
+                box["events"] = fn(self.machine)
+                return box["events"]
+            except Exception as exc:  # noqa: BLE001 - handed back to the command thread
+                box["error"] = exc
+                return []
+
+        with self._cond:
+            if self._stopping or self._thread is None:
+                raise CommandArgumentError(f"cabinet {self.settings.id} is not running")
+            self._calls.append((call, done))
+            self._cond.notify_all()
+        if not done.wait(timeout_s):
+            raise CabinetError(f"cabinet {self.settings.id}: the worker did not carry out the {what} "
+                               f"within {timeout_s:g} s")
+        error = box.get("error")
+        if error is None and "events" not in box:
+            raise CabinetError(f"cabinet {self.settings.id}: I/O failed during the {what}")
+        if isinstance(error, ReleaseRefused):
+            raise CommandArgumentError(str(error))
+        if error is not None:
+            raise error
+        return {"cabinet": self.settings.id, "events": [e["kind"] for e in box["events"]]}
 
     # -- key-permissions sync (bridge thread) ---------------------------------------------------
 

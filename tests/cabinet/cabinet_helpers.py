@@ -93,11 +93,14 @@ class Recorder:
 
 
 def context(recorder: Recorder, pin_factory: object = None,
-            syncs: dict[str, Callable] | None = None) -> NodeContext:
-    """A NodeContext for an extension under test; ``syncs`` collects the sync handlers."""
+            syncs: dict[str, Callable] | None = None,
+            commands: dict[str, Callable] | None = None) -> NodeContext:
+    """A NodeContext for an extension under test; ``syncs`` collects the sync handlers,
+    ``commands`` the command handlers."""
     handlers = syncs if syncs is not None else {}
+    cmd_handlers = commands if commands is not None else {}
     return NodeContext(config=None, boot_id="testboot", emit=recorder.emit,  # type: ignore[arg-type]
-                       publish_telemetry=lambda d, v: False, register_command=lambda a, h: None,
+                       publish_telemetry=lambda d, v: False, register_command=lambda a, h: cmd_handlers.__setitem__(a, h),
                        register_sync=lambda ds, h: handlers.__setitem__(ds, h),
                        open_serial=lambda r: None, pin_factory=pin_factory,  # type: ignore[arg-type]
                        counters=CounterRegistry(), health_figures=dict,

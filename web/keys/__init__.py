@@ -1,0 +1,58 @@
+"""Key cabinet on the console (钥匙委托管理): the key register and its ``key-permissions``
+snapshot (:mod:`.register`), loans from the cabinet's events with overdue alarms and the desk's
+assisted loans (:mod:`.loans`), the live picture of the slots (:mod:`.cabinets`).
+
+:class:`KeyCabinet` wires them into :class:`~web.services.ConsoleServices` (``services.keys``):
+the sync dataset, the ingest handlers and two jobs (``keys.overdue``, ``keys.permissions``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .cabinets import CabinetBoard
+from .loans import KEY_OVERDUE, KeyLoanStore
+from .model import KEY_KINDS, KeyLoan, KeyRecord
+from .register import DATASET, KeyRegister
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..services import ConsoleServices
+
+__all__ = ["KeyCabinet", "KeyRegister", "KeyLoanStore", "CabinetBoard", "KeyRecord", "KeyLoan",
+           "KEY_KINDS", "KEY_OVERDUE", "DATASET", "OVERDUE_EVERY_MS", "REFRESH_EVERY_MS"]
+
+#: How often overdue loans are looked for, ms of the console clock.
+OVERDUE_EVERY_MS = 60_000
+#: How often the snapshot is checked for content that changed by itself (an authorisation or
+#: a credential that ended), ms.
+REFRESH_EVERY_MS = 60_000
+
+
+class KeyCabinet:
+    """The feature's parts: ``register``, ``loans``, ``board``. Registers itself with
+    ``services`` (no I/O)."""
+
+    def __init__(self, services: "ConsoleServices") -> None:
+        self._services = services
+        self.register = KeyRegister(services.db, clock=services.clock,
+                                    credentials=services.credentials)
+        self.loans = KeyLoanStore(services.db, clock=services.clock, register=self.register,
+                                  alarms=services.alarms, live=services.live)
+        self.board = CabinetBoard(services.db, register=self.register, clock=services.clock)
+        services.sync.register(DATASET, snapshot=self.register.snapshot,
+                               version=self.register.version)
+        services.event_handlers.append(self.loans.on_event)
+        services.event_handlers.append(self.board.on_event)
+        services.jobs.add("keys.overdue", self.loans.check_overdue, every_ms=OVERDUE_EVERY_MS)
+        services.jobs.add("keys.permissions", self.refresh, every_ms=REFRESH_EVERY_MS)
+
+    def publish(self) -> bool:
+        """Publish the ``key-permissions`` snapshot; True if handed to the broker."""
+        return self._services.sync.publish(DATASET)
+
+    def refresh(self, now_ms: int) -> bool:
+        """Job: bump and publish the snapshot if its content changed by itself."""
+        if self.register.refresh(now_ms):
+            self.publish()
+            return True
+        return False

@@ -1,0 +1,73 @@
+"""Helpers for the intercom desk / visitor / unit-registry console tests: units in the registry,
+intercom events stored and handled as the ingest does, a services builder on the real broker."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from mqtt_topics import EventEnvelope, is_alarm
+from web.units import parse_unit
+
+from console_helpers import T0
+
+LOBBY_KEY = b"lobby-command-key-0123456789abcdef"
+_seq = itertools.count(1)
+
+
+def add_unit(services: Any, building: str = "A", number: str = "1201", *, vacant: bool = False,
+             residents: list[dict[str, str]] | None = None) -> Any:
+    """Register a unit (default A-1201 with owner 王芳 13800000000)."""
+    if residents is None:
+        residents = [{"name": "王芳", "phone": "13800000000", "relation": "owner"}]
+    unit = parse_unit({"building": building, "number": number, "vacant": vacant,
+                       "residents": residents})
+    return services.units.save(unit, by="admin1", create=True)
+
+
+def intercom_event(services: Any, kind: str, data: dict[str, Any], *, node: str = "lobby",
+                   ts: int | None = None, publish: bool = True) -> Any:
+    """Store an ``intercom.*`` event and run the desk's handler in the same transaction, then
+    announce it on the live feed after commit, as the ingest does."""
+    seq = next(_seq)
+    at = ts if ts is not None else services.clock()
+    env = EventEnvelope(event_id=f"{node}:boot-t:{seq}", node=node, kind=kind, ts=at, seq=seq,
+                        data=data)
+    with services.db.transaction():
+        ev = services.events.add(env, received_at=at)
+        assert ev is not None
+        alarm = services.alarms.raise_for_event(ev) if is_alarm(kind) else None
+        services.visitors.on_event(ev)
+    if publish:
+        services.live.publish("event", ev.to_dict())
+        if alarm is not None:
+            services.live.publish("alarm", alarm.to_dict())
+    return ev
+
+
+def ring(services: Any, unit: str = "1201", *, call_id: str = "boot-t-1", node: str = "lobby",
+         **kw: Any) -> str:
+    """A visitor calls ``unit`` at the lobby panel; the call's key."""
+    intercom_event(services, "intercom.call", {"panel": "lobby-panel", "call_id": call_id,
+                                               "unit": unit, "via": "keypad"}, node=node, **kw)
+    return f"{node}:{call_id}"
+
+
+def visit_values(**kw: Any) -> dict[str, Any]:
+    base = {"name": "张伟", "id_type": "resident_id", "id_number": "110101199003074518",
+            "phone": "13912345678", "unit": "A-1201", "purpose": "探亲", "plate": "沪A 12345",
+            "people": "2", "call_id": ""}
+    base.update(kw)
+    return base
+
+
+__all__ = ["LOBBY_KEY", "T0", "add_unit", "intercom_event", "ring", "visit_values"]
+
+
+def broker_settings(broker: Any) -> Any:
+    """The console's broker settings for a test MosquittoBroker."""
+    from web.ingest import BrokerSettings
+
+    c = broker.credentials("console")
+    return BrokerSettings(host=str(c["host"]), port=int(c["port"]), username="console",
+                          password=str(c["password"]), client_id="console-visitors-test")

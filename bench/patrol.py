@@ -1,4 +1,5 @@
-"""Bench the patrol round engine (web.patrol) as pure logic, on a simulated compound.
+"""Bench patrol rounds (web.patrol): the round engine with pruning into the round store, and the
+console's report and supervisor pages over a month of rounds.
 
 The plan: --checkpoints check-points (default 200), --routes routes (default 20) of --points
 points each (default 30, drawn from the check-points, so routes share points), every route
@@ -10,11 +11,13 @@ the taps and the engine ticks every simulated minute.
 Scenarios:
   day     one day through a fresh engine
   month   --days days (default 30) through a fresh engine (>= 500,000 taps with the defaults)
-  report  the month's report (patrol_report + report_csv), --report-runs times
+  report  the month's report from memory + the round store (patrol_report), then the
+          report page, its CSV and the supervisor page through the console app, --report-runs
+          times each
 
 Figures: taps_per_s (taps / time spent in on_tap and tick), on_tap_p99_ms, tick_p99_ms,
-report_first_ms (the first report builds every round's view; closed rounds' views are cached),
-report_p99_ms (report + CSV after that), rss_mb.
+prune_p99_ms (hourly move of closed rounds to the store), rounds_in_memory, report_build_ms,
+render_p99_ms (the month's report page, server time), csv_p99_ms, live_page_p99_ms, rss_mb.
 
     python bench/patrol.py [--checkpoints 200] [--routes 20] [--points 30] [--days 30]
 
@@ -27,14 +30,18 @@ import argparse
 import json
 import random
 import resource
+import re
 import sys
+import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from web.patrol import (Checkpoint, PatrolPlan, PatrolUser, Route, RoundEngine, RoutePoint,
-                        Schedule, Tap, patrol_report, report_csv)
+                        Schedule, Tap, patrol_report)
+from web.patrol.service import DEFAULT_RETAIN_MS
 
 TZ = "Asia/Shanghai"
 FIRST_DAY = date(2026, 11, 2)
@@ -93,7 +100,11 @@ def quantile(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def run_days(plan: PatrolPlan, days: int, rng: random.Random) -> tuple[dict[str, Any], RoundEngine]:
+def run_days(plan: PatrolPlan, days: int, rng: random.Random, *,
+             keep: Callable[[list], object] | None = None,
+             retain_ms: int = DEFAULT_RETAIN_MS) -> tuple[dict[str, Any], RoundEngine]:
+    """Feed ``days`` of taps; every simulated hour the engine prunes rounds closed more than
+    ``retain_ms`` ago (as the console's tick job does) and hands them to ``keep``."""
     clock = [0]
     first = int(datetime(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day, tzinfo=ZoneInfo(TZ))
                 .astimezone(timezone.utc).timestamp() * 1000)
@@ -102,6 +113,8 @@ def run_days(plan: PatrolPlan, days: int, rng: random.Random) -> tuple[dict[str,
     seq = [0]
     tap_times: list[float] = []
     tick_times: list[float] = []
+    prune_times: list[float] = []
+    pruned = ticks = 0
     n = 0
     busy = 0.0
     for k in range(days):
@@ -115,6 +128,14 @@ def run_days(plan: PatrolPlan, days: int, rng: random.Random) -> tuple[dict[str,
                 dt = time.perf_counter() - t0
                 tick_times.append(dt)
                 busy += dt
+                ticks += 1
+                if ticks % 60 == 0:
+                    t0 = time.perf_counter()
+                    gone = engine.prune(next_tick - retain_ms)
+                    if keep is not None:
+                        keep(gone)
+                    prune_times.append(time.perf_counter() - t0)
+                    pruned += len(gone)
                 next_tick += MIN
             clock[0] = arrival
             t0 = time.perf_counter()
@@ -135,8 +156,84 @@ def run_days(plan: PatrolPlan, days: int, rng: random.Random) -> tuple[dict[str,
         "on_tap_p99_ms": round(quantile(tap_times, 0.99) * 1000, 4),
         "tick_p99_ms": round(quantile(tick_times, 0.99) * 1000, 4),
         "tick_max_ms": round(max(tick_times) * 1000, 3),
+        "pruned_rounds": pruned, "rounds_in_memory": engine.in_memory(),
+        "prune_p99_ms": round(quantile(prune_times, 0.99) * 1000, 3),
     }
     return figures, engine
+
+
+class Console:
+    """The console app over a temporary database, an administrator logged in (test client)."""
+
+    def __init__(self, tmp: Path, now_ms: int) -> None:
+        from web import create_app
+        from web.auth.users import UserStore
+        from web.config import parse_config
+        from web.services import ServicesConfig, build_services
+
+        cfg = parse_config({"console": {"site": "bench", "db": "console.db",
+                                        "users_db": "users.json", "secret_key": "b" * 48,
+                                        "timezone": TZ}}, base_dir=tmp)
+        self.services = build_services(ServicesConfig(db_path=cfg.db_path, site=cfg.site,
+                                                      broker=None, timezone=TZ,
+                                                      synchronous="NORMAL"),
+                                       clock=lambda: now_ms)
+        self.services.start()
+        users = UserStore(cfg.users_db_path, hash_method="pbkdf2:sha256:1000").open()
+        users.add("admin1", "bench password 1", role="admin")
+        self.app = create_app(cfg, services=self.services, clock=lambda: now_ms)
+        self.client = self.app.test_client()
+        page = self.client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        resp = self.client.post("/login", data={"csrf_token": token, "username": "admin1",
+                                                "password": "bench password 1"})
+        assert resp.status_code == 303, resp.status_code
+
+    def get(self, url: str) -> tuple[float, int]:
+        t0 = time.perf_counter()
+        resp = self.client.get(url)
+        body = resp.get_data()
+        dt = time.perf_counter() - t0
+        assert resp.status_code == 200, (url, resp.status_code)
+        return dt, len(body)
+
+    def close(self) -> None:
+        from web import close_app
+        close_app(self.app)
+        self.services.stop()
+
+
+def bench_report(console: Console, args: argparse.Namespace) -> dict[str, Any]:
+    """The month's report: built from memory + the round store, then the report page and its
+    CSV through the console app (server time per request)."""
+    last = FIRST_DAY + timedelta(days=args.days - 1)
+    source = console.services.patrol
+    t0 = time.perf_counter()
+    report = patrol_report(source, FIRST_DAY, last)
+    first_ms = round((time.perf_counter() - t0) * 1000, 2)
+    query = f"start={FIRST_DAY.isoformat()}&end={last.isoformat()}"
+    pages, csvs = [], []
+    size = csv_size = 0
+    for _ in range(args.report_runs):
+        dt, size = console.get(f"/patrol/reports?{query}")
+        pages.append(dt)
+        dt, csv_size = console.get(f"/patrol/reports.csv?{query}")
+        csvs.append(dt)
+    console.get("/patrol/live")                     # makes the next day's planned rounds
+    live_dt = [console.get("/patrol/live")[0] for _ in range(args.report_runs)]
+    out = {"days": args.days, "rows": len(report.rows), "rounds": report.total.rounds,
+           "stored_rounds": source.rounds.count(),
+           "completion_pct": report.total.completion_pct, "report_build_ms": first_ms,
+           "page_bytes": size, "csv_bytes": csv_size,
+           "render_p50_ms": round(quantile(pages, 0.5) * 1000, 2),
+           "render_p99_ms": round(quantile(pages, 0.99) * 1000, 2),
+           "csv_p99_ms": round(quantile(csvs, 0.99) * 1000, 2),
+           "live_page_p99_ms": round(quantile(live_dt, 0.99) * 1000, 2)}
+    print(f"report     {args.days} days, {out['rounds']} rounds ({out['stored_rounds']} from the "
+          f"store), {out['rows']} rows, completion {out['completion_pct']} %: built in "
+          f"{first_ms} ms; report page p99 {out['render_p99_ms']} ms, CSV p99 "
+          f"{out['csv_p99_ms']} ms, live page p99 {out['live_page_p99_ms']} ms")
+    return out
 
 
 def rss_mb() -> float:
@@ -164,31 +261,22 @@ def main() -> None:
           f"{day['on_tap_p99_ms']} ms, tick p99 {day['tick_p99_ms']} ms")
     result["day"] = day
     if args.days > 0:
-        month, engine = run_days(plan, args.days, random.Random(args.seed))
-        print(f"month      {month['taps']} taps over {args.days} days, {month['rounds']} rounds: "
-              f"{month['taps_per_s']} taps/s, tap p99 {month['on_tap_p99_ms']} ms, "
-              f"tick p99 {month['tick_p99_ms']} ms")
-        result["month"] = month
-        t0 = time.perf_counter()
-        report = patrol_report(engine, FIRST_DAY, FIRST_DAY + timedelta(days=args.days - 1))
-        first_ms = round((time.perf_counter() - t0) * 1000, 2)
-        times = []
-        rows = 0
-        last = FIRST_DAY + timedelta(days=args.days - 1)
-        for _ in range(args.report_runs):
-            t0 = time.perf_counter()
-            report = patrol_report(engine, FIRST_DAY, last)
-            text = report_csv(report)
-            times.append(time.perf_counter() - t0)
-            rows = len(report.rows)
-        result["report"] = {"days": args.days, "rows": rows, "csv_bytes": len(text.encode()),
-                            "completion_pct": report.total.completion_pct,
-                            "report_first_ms": first_ms,
-                            "report_p50_ms": round(quantile(times, 0.5) * 1000, 2),
-                            "report_p99_ms": round(quantile(times, 0.99) * 1000, 2)}
-        print(f"report     {args.days} days, {rows} rows, completion "
-              f"{report.total.completion_pct} %: first (views built) {first_ms} ms, then with CSV "
-              f"p99 {result['report']['report_p99_ms']} ms")
+        with tempfile.TemporaryDirectory(prefix="patrol-bench-") as tmp:
+            first = int(datetime(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day,
+                                 tzinfo=ZoneInfo(TZ)).astimezone(timezone.utc).timestamp() * 1000)
+            console = Console(Path(tmp), first + args.days * 86_400_000 - 3_600_000)
+            try:
+                month, engine = run_days(plan, args.days, random.Random(args.seed),
+                                         keep=console.services.patrol.rounds.save)
+                console.services.patrol._engine = engine       # the engine fed above
+                print(f"month      {month['taps']} taps over {args.days} days, {month['rounds']} "
+                      f"rounds: {month['taps_per_s']} taps/s, tap p99 {month['on_tap_p99_ms']} ms, "
+                      f"tick p99 {month['tick_p99_ms']} ms; {month['pruned_rounds']} rounds moved "
+                      f"to the store, {month['rounds_in_memory']} in memory")
+                result["month"] = month
+                result["report"] = bench_report(console, args)
+            finally:
+                console.close()
     result["rss_mb"] = rss_mb()
     print(f"memory     max rss {result['rss_mb']} MB")
     print(json.dumps(result))

@@ -2,8 +2,12 @@
 schedules, users), the round engine (live alarms, closing, corrections from replayed taps),
 reports with CSV, and SQLite storage.
 
-Public interface: :class:`RoundEngine` (``on_tap``, ``tick``, ``load``, ``rounds_for_day``,
-``rounds_between``, ``rounds_for_user``, ``open_rounds``, ``round``, ``set_plan``), the values
+The console wires it up in :mod:`web.patrol.service` (ingest handler, tick job, alarms, closed
+rounds moved to :mod:`web.patrol.round_store`).
+
+Public interface: :class:`RoundEngine` (``on_tap``, ``tick``, ``load``, ``prune``,
+``rounds_for_day``, ``rounds_between``, ``rounds_for_user``, ``open_rounds``, ``round``,
+``set_plan``), the values
 :class:`Tap`, :class:`PatrolAlarm`, :class:`Correction`, :class:`RoundView`, :class:`PointView`,
 the plan types, :func:`patrol_report` / :func:`report_csv`, and the stores.
 """

@@ -63,6 +63,12 @@ class RoundEngine:
       "not started" for every round of the days before. A console restarting passes the start
       of the taps it replays with :meth:`load`.
 
+    - ``history(since_ms, until_ms)``: the stored taps with ``since_ms <= ts < until_ms``
+      (the console's tap journal). Closed rounds are forgotten by :meth:`prune` (the caller
+      keeps their final views); a tap that arrives later for such a round makes the engine
+      rebuild that stretch of rounds from ``history`` first, so the round's result is corrected
+      as if it had stayed in memory. Without ``history`` such a tap is a stray.
+
     Thread-safe (one lock). Constructing does no work; rounds are made as days are touched.
     """
 
@@ -70,7 +76,8 @@ class RoundEngine:
                  on_alarm: Callable[[PatrolAlarm], None] | None = None,
                  on_correction: Callable[[Correction], None] | None = None,
                  on_close: Callable[[RoundView], None] | None = None,
-                 since: int | None = None) -> None:
+                 since: int | None = None,
+                 history: Callable[[int, int], Iterable[Tap]] | None = None) -> None:
         self._plan = plan
         self._clock = clock
         self.since = clock() if since is None else since
@@ -88,13 +95,17 @@ class RoundEngine:
         self._heap: list[tuple[int, int, str]] = []
         self._queued: dict[str, int] = {}
         self._seq = 0
-        self._seen: set[str] = set()
+        self._seen: dict[str, int] = {}          # event_id -> tap ts (de-duplication)
+        self._history = history
+        self._pruned_until: int | None = None    # latest closes_at of a pruned round
+        self._restoring = False
+        self._pruned_days: set[date] = set()     # service days with pruned rounds: never remade
         self.strays: list[Tap] = []              #: taps that matched no round (bounded)
         self.unknown_cards: list[PatrolAlarm] = []
         self.counters: dict[str, int] = {k: 0 for k in (
             "taps", "duplicates", "applied", "replayed", "strays", "unknown_cards",
             "unknown_checkpoints", "adhoc_rounds", "alarms", "corrections", "closed",
-            "callback_errors")}
+            "callback_errors", "pruned", "restored")}
 
     # -- plan --------------------------------------------------------------------------------
 
@@ -124,13 +135,14 @@ class RoundEngine:
         return self._notify(out)
 
     def load(self, taps: Iterable[Tap], *, now: int | None = None) -> int:
-        """Replay stored taps (console start) in time order, then :meth:`tick`; callbacks are not
-        called for what this raises (it was raised before). Returns the taps applied."""
+        """Replay stored taps (console start) in time order, each at its own time, then
+        :meth:`tick`; callbacks are not called for what this raises (it was raised before).
+        Returns the taps applied."""
         with self._lock:
             now = self._now(now)
             n = 0
             for tap in sorted(taps, key=lambda t: (t.ts, t.event_id)):
-                self._on_tap(tap, now)
+                self._on_tap(tap, min(tap.ts, now))   # as when it happened: no false corrections
                 n += 1
             self._tick(now)
         return n
@@ -141,6 +153,44 @@ class RoundEngine:
         with self._lock:
             out = self._tick(self._now(now))
         return self._notify(out)
+
+    def prune(self, before_ms: int) -> list[RoundView]:
+        """Forget closed rounds whose taking of taps ended before ``before_ms`` (UTC ms) and
+        return their final views, for the caller to keep (the console's round store). Memory
+        then holds only open and recently closed rounds. A tap that arrives later for a
+        forgotten round rebuilds it from ``history`` (see the class note)."""
+        with self._lock:
+            now = self._now(None)
+            gone = [r for r in self._rounds.values()
+                    if r.closed is not None and r.closes_at < before_ms]
+            if not gone:
+                return []
+            views = [r.view(now) for r in gone]
+            ids = {r.id for r in gone}
+            for rid in ids:
+                del self._rounds[rid]
+                self._queued.pop(rid, None)
+            for route_id, (starts, recs) in list(self._by_route.items()):
+                kept = [r for r in recs if r.id not in ids]
+                if len(kept) != len(recs):
+                    self._by_route[route_id] = ([r.start_ms for r in kept], kept)
+            for day, recs in list(self._by_day.items()):
+                kept = [r for r in recs if r.id not in ids]
+                if len(kept) != len(recs):
+                    self._by_day[day] = kept
+            self._pruned_until = max(self._pruned_until or 0, max(r.closes_at for r in gone))
+            self._pruned_days.update(r.service_day for r in gone)
+            # taps older than every kept round's opening cannot be a kept round's duplicate
+            floor = min((r.opens_at for r in self._rounds.values()), default=before_ms)
+            floor = min(floor, before_ms)
+            self._seen = {e: ts for e, ts in self._seen.items() if ts >= floor}
+            self.counters["pruned"] += len(gone)
+            return views
+
+    def in_memory(self) -> int:
+        """Rounds held in memory (open, planned and not yet pruned)."""
+        with self._lock:
+            return len(self._rounds)
 
     # -- views ---------------------------------------------------------------------------------
 
@@ -206,7 +256,10 @@ class RoundEngine:
         if tap.event_id in self._seen:
             c["duplicates"] += 1
             return []
-        self._seen.add(tap.event_id)
+        if (self._pruned_until is not None and tap.ts <= self._pruned_until
+                and self._history is not None and not self._restoring):
+            self._restore(tap, now)
+        self._seen[tap.event_id] = tap.ts
         plan = self._plan
         cp = plan.checkpoint_for(checkpoint=tap.checkpoint, node=tap.node, reader=tap.reader)
         if cp is None:
@@ -270,6 +323,32 @@ class RoundEngine:
             c["corrections"] += 1
             out.append(corr)
         return out
+
+    def _restore(self, tap: Tap, now: int) -> None:
+        """Make again the pruned rounds that may take ``tap`` and fill them from ``history``
+        (silently: what they raise was raised before), closing those whose time is up."""
+        assert self._history is not None
+        d = tap.ts // _DAY_MS
+        base = date(1970, 1, 1) + timedelta(days=d)
+        before = set(self._rounds)
+        for k in (-2, -1, 0, 1):
+            self._days.discard(base + timedelta(days=k))
+        self._restoring = True
+        try:
+            self._ensure(tap.ts, force=True)
+            made = [r for rid, r in self._rounds.items() if rid not in before]
+            lo = min((r.opens_at for r in made), default=tap.ts - _DAY_MS)
+            hi = max((r.closes_at for r in made), default=tap.ts)
+            lo, hi = min(lo, tap.ts - _DAY_MS), max(hi, tap.ts)   # ad-hoc rounds' taps too
+            for old in sorted(self._history(lo, hi + 1), key=lambda t: (t.ts, t.event_id)):
+                if old.event_id != tap.event_id and old.event_id not in self._seen:
+                    self._on_tap(old, min(old.ts, now))
+            for rec in list(self._rounds.values()):
+                if rec.id not in before:
+                    self._refresh(rec, now)
+        finally:
+            self._restoring = False
+        self.counters["restored"] += len([r for r in self._rounds if r not in before])
 
     def _stray(self, tap: Tap) -> None:
         self.counters["strays"] += 1
@@ -391,10 +470,10 @@ class RoundEngine:
 
     # -- making rounds -------------------------------------------------------------------------
 
-    def _ensure(self, ts: int) -> None:
+    def _ensure(self, ts: int, *, force: bool = False) -> None:
         """Make the rounds of every service day whose rounds may take taps at ``ts``."""
         d = ts // _DAY_MS
-        if d in self._utc_days:
+        if d in self._utc_days and not force:
             return
         self._utc_days.add(d)
         base = date(1970, 1, 1) + timedelta(days=d)
@@ -412,7 +491,7 @@ class RoundEngine:
         return z
 
     def _make_day(self, day: date) -> None:
-        if day in self._days:
+        if day in self._days or (day in self._pruned_days and not self._restoring):
             return
         self._days.add(day)
         for s in self._plan.schedules.values():
@@ -431,7 +510,7 @@ class RoundEngine:
             local = datetime(local_date.year, local_date.month, local_date.day, t.hour, t.minute,
                              tzinfo=zone)
             start_ms = int(local.astimezone(timezone.utc).timestamp() * 1000)
-            if start_ms < self.since:
+            if start_ms < self.since or start_ms < s.active_from_ms:
                 continue
             rec = RoundRecord(id=rid, route=route, schedule=s.id, start_ms=start_ms,
                               service_day=day, walkers=walkers)

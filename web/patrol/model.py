@@ -161,7 +161,10 @@ class Schedule:
       weekday (the "service day" of all three rounds);
     - ``tz``: an IANA zone (default Asia/Shanghai); times are wall-clock times there;
     - ``assignees``: user names who walk it; ``team``: a team whose members also may (both
-      empty: anyone with a patrol card)."""
+      empty: anyone with a patrol card);
+    - ``active_from_ms``: UTC ms; rounds starting before it are never made (default 0), so a
+      schedule added at 14:00 does not report its 02:00 round as not started. The console's
+      editor sets it to the time of the change."""
 
     id: str
     route: str
@@ -170,6 +173,7 @@ class Schedule:
     tz: str = DEFAULT_TZ
     assignees: tuple[str, ...] = ()
     team: str = ""
+    active_from_ms: int = 0
     _starts: tuple[tuple[int, dtime], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

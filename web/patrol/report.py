@@ -12,12 +12,12 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Iterable
+from typing import Any, Iterable, Protocol, Sequence
 
-from .engine import RoundEngine
+from .engine import RoundEngine  # noqa: F401 - the usual source
 from .rounds import RoundView
 
-__all__ = ["ReportRow", "PatrolReport", "patrol_report", "summarise", "report_csv", "UNASSIGNED"]
+__all__ = ["ReportRow", "PatrolReport", "patrol_report", "summarise", "report_csv", "UNASSIGNED", "RoundSource"]
 
 UNASSIGNED = "(unassigned)"
 
@@ -60,55 +60,108 @@ def guard_of(view: RoundView) -> str:
     return "+".join(sorted(view.walkers)) or UNASSIGNED
 
 
-def summarise(views: Iterable[RoundView], *, day: date | None, guard: str) -> ReportRow:
-    """The figures of some rounds."""
-    rounds = completed = incomplete = opened = expected = visited = missed = late = 0
-    missed_points: list[str] = []
-    for v in views:
-        rounds += 1
-        if v.state == "completed":
-            completed += 1
-        elif v.state == "incomplete":
-            incomplete += 1
+class _Figures:
+    """Figures of some rounds, added one round (:meth:`add`) or one stored group
+    (:meth:`add_group`) at a time."""
+
+    __slots__ = ("rounds", "completed", "incomplete", "opened", "expected", "visited", "missed",
+                 "late", "points")
+
+    def __init__(self) -> None:
+        self.rounds = self.completed = self.incomplete = self.opened = 0
+        self.expected = self.visited = self.missed = self.late = 0
+        self.points: Counter[str] = Counter()
+
+    def add(self, v: Any) -> None:
+        self.add_group(v.state, 1, v.n_points, v.visited, v.late, v.missed)
+
+    def add_group(self, state: str, count: int, n_points: int, visited: int, late: int,
+                  missed: Iterable[str]) -> None:
+        self.rounds += count
+        if state == "completed":
+            self.completed += count
+        elif state == "incomplete":
+            self.incomplete += count
         else:
-            opened += 1
-            continue
-        expected += len(v.points)
-        visited += v.visited
-        missed += len(v.missed)
-        missed_points.extend(v.missed)
-        late += v.late
-    closed = completed + incomplete
-    return ReportRow(day=day, guard=guard, rounds=rounds, completed=completed,
-                     incomplete=incomplete, open=opened, points_expected=expected,
-                     points_visited=visited, points_missed=missed, points_late=late,
-                     completion_pct=round(100.0 * completed / closed, 1) if closed else 0.0,
-                     missed_points=tuple(sorted(set(missed_points))))
+            self.opened += count
+            return
+        self.expected += n_points
+        self.visited += visited
+        self.late += late
+        for cp in missed:
+            self.points[cp] += 1
+            self.missed += 1
+
+    def merge(self, other: "_Figures") -> None:
+        for k in ("rounds", "completed", "incomplete", "opened", "expected", "visited", "missed",
+                  "late"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.points.update(other.points)
+
+    def row(self, *, day: date | None, guard: str) -> ReportRow:
+        closed = self.completed + self.incomplete
+        return ReportRow(day=day, guard=guard, rounds=self.rounds, completed=self.completed,
+                         incomplete=self.incomplete, open=self.opened,
+                         points_expected=self.expected, points_visited=self.visited,
+                         points_missed=self.missed, points_late=self.late,
+                         completion_pct=round(100.0 * self.completed / closed, 1) if closed else 0.0,
+                         missed_points=tuple(sorted(self.points)))
 
 
-def patrol_report(engine: RoundEngine, start_day: date, end_day: date, *,
+def summarise(views: Iterable[Any], *, day: date | None, guard: str) -> ReportRow:
+    """The figures of some rounds."""
+    f = _Figures()
+    for v in views:
+        f.add(v)
+    return f.row(day=day, guard=guard)
+
+
+class RoundSource(Protocol):
+    """Where a report reads rounds: a :class:`RoundEngine`, or the console's patrol service.
+    Each round needs ``state``, ``n_points``, ``visited``, ``late``, ``missed``, ``guards`` and
+    ``walkers``. A source may also offer ``report_groups(start_day, end_day, now=)`` returning
+    ``(views by day, groups)``: the rounds it holds as views, and the others already grouped
+    as ``(day, guard, state, count, n_points, visited, late, missed check-point ids)`` (the
+    console's round store sums a month in SQL)."""
+
+    def rounds_for_day(self, day: date, *, now: int | None = None) -> Sequence[Any]: ...
+
+
+def patrol_report(engine: RoundSource, start_day: date, end_day: date, *,
                   now: int | None = None) -> PatrolReport:
     """Rounds of the service days ``start_day`` .. ``end_day`` (inclusive)."""
     if end_day < start_day:
         raise ValueError(f"end_day {end_day} is before start_day {start_day}")
+    figures: dict[date, dict[str, _Figures]] = {}
+    groups_of = getattr(engine, "report_groups", None)
+    if groups_of is not None:
+        views_by_day, groups = groups_of(start_day, end_day, now=now)
+        for day, guard, state, count, n_points, visited, late, missed in groups:
+            figures.setdefault(day, {}).setdefault(guard, _Figures()).add_group(
+                state, count, n_points, visited, late, missed)
+    else:
+        views_by_day, day = {}, start_day
+        while day <= end_day:
+            views_by_day[day] = engine.rounds_for_day(day, now=now)
+            day += timedelta(days=1)
+    for day, views in views_by_day.items():
+        for v in views:
+            figures.setdefault(day, {}).setdefault(guard_of(v), _Figures()).add(v)
     rows: list[ReportRow] = []
     days: list[ReportRow] = []
-    every: list[RoundView] = []
+    total = _Figures()
     day = start_day
     while day <= end_day:
-        views = engine.rounds_for_day(day, now=now)
-        every.extend(views)
-        by_guard: dict[str, list[RoundView]] = {}
-        for v in views:
-            by_guard.setdefault(guard_of(v), []).append(v)
-        for guard in sorted(by_guard):
-            rows.append(summarise(by_guard[guard], day=day, guard=guard))
-        days.append(summarise(views, day=day, guard="*"))
+        of_day = _Figures()
+        for guard, f in sorted(figures.get(day, {}).items()):
+            rows.append(f.row(day=day, guard=guard))
+            of_day.merge(f)
+        days.append(of_day.row(day=day, guard="*"))
+        total.merge(of_day)
         day += timedelta(days=1)
-    missed = Counter(cp for v in every if v.state in ("completed", "incomplete") for cp in v.missed)
     return PatrolReport(start_day=start_day, end_day=end_day, rows=tuple(rows), days=tuple(days),
-                        total=summarise(every, day=None, guard="*"),
-                        missed_by_checkpoint=dict(missed.most_common()))
+                        total=total.row(day=None, guard="*"),
+                        missed_by_checkpoint=dict(total.points.most_common()))
 
 
 CSV_COLUMNS = ("day", "guard", "rounds", "completed", "incomplete", "open", "completion_pct",

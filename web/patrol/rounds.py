@@ -163,6 +163,11 @@ class RoundView:
     def adhoc(self) -> bool:
         return self.schedule is None
 
+    @property
+    def n_points(self) -> int:
+        """Check-points of the round's route."""
+        return len(self.points)
+
 
 
 @dataclass

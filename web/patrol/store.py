@@ -82,7 +82,8 @@ def _to_doc(item: Checkpoint | Route | Schedule | PatrolUser) -> dict[str, Any]:
     if isinstance(item, Schedule):
         return {"id": item.id, "route": item.route, "times": list(item.times),
                 "weekdays": sorted(item.weekdays), "tz": item.tz,
-                "assignees": list(item.assignees), "team": item.team}
+                "assignees": list(item.assignees), "team": item.team,
+                "active_from_ms": item.active_from_ms}
     return asdict(item)
 
 

@@ -1,0 +1,165 @@
+"""Meter reading in a real browser (Debian's Chromium): a unit's page with its consumption
+chart (desktop and phone), and the monthly statement with its CSV export. Screenshots are saved
+under each test's tmp_path."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+from web.meters import Meter, period_of
+from web.units import parse_unit
+
+from browser_helpers import DESKTOP, PASSWORD, PHONE
+
+H = 3_600_000
+
+
+def login(page: Any, base: str, user: str) -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(base + "/")
+
+
+def shot(page: Any, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def seed(services: Any) -> Any:
+    """Units A-1201 (two meters, hourly readings for ~45 days with a silent day and a meter
+    reset) and B-0301 (vacant, a water meter); returns the period before the current one."""
+    for code, vacant in (("A-1201", False), ("B-0301", True)):
+        b, n = code.split("-")
+        services.units.save(parse_unit({"building": b, "number": n, "vacant": vacant}),
+                            by="test", create=True)
+    reg = services.meters.registry
+    for mid, unit, kind in (("e-a-1201", "A-1201", "electricity"), ("w-a-1201", "A-1201", "water"),
+                            ("w-b-0301", "B-0301", "water")):
+        reg.save(Meter(meter_id=mid, unit=unit, kind=kind, node="meters-a", bus="bus-1",
+                       slave=len(mid), map="water_generic" if kind == "water" else "eastron_sdm120",
+                       register="total_volume_m3" if kind == "water" else "import_energy_kwh"),
+                 by="test", create=True)
+    now = time.time_ns() // 1_000_000
+    start = now - now % H - 45 * 24 * H
+    rd = services.meters.readings
+    e = w = 0.0
+    with services.db.transaction():
+        for i in range(45 * 24):
+            ts = start + i * H
+            hour = (ts // H + 8) % 24
+            e += 0.15 + (0.9 if 18 <= hour <= 22 else 0.0) + (i % 7) * 0.02
+            w += 0.02 if 6 <= hour <= 22 else 0.0
+            if 20 * 24 <= i < 21 * 24:           # the node was down for a day
+                continue
+            rd.add("e-a-1201", "import_energy_kwh", ts, round(e, 3), reason="hour", node="meters-a")
+            if i == 30 * 24:
+                w = 0.0                           # water meter replaced
+                rd.add("w-a-1201", "total_volume_m3", ts, 0.0, reason="reset", node="meters-a")
+                continue
+            rd.add("w-a-1201", "total_volume_m3", ts, round(w + 100, 3) if i < 30 * 24 else round(w, 3),
+                   reason="hour", node="meters-a")
+            rd.add("w-b-0301", "total_volume_m3", ts, round(5 + i * 0.001, 3), reason="hour",
+                   node="meters-a")
+        for mid, kind in (("e-a-1201", "electricity"), ("w-a-1201", "water"), ("w-b-0301", "water")):
+            rd.note_seen(mid, node="meters-a", now=now, kind=kind, state="online")
+    current = period_of(now, tz=services.meters.timezone)
+    return period_of(current.start - 1, tz=services.meters.timezone)
+
+
+def test_unit_page_shows_the_consumption_chart(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    seed(console_server.services)
+    base = console_server.url
+    page = new_page(DESKTOP)
+    login(page, base, "desk1")
+    page.click("nav a[href='/meters']")
+    page.click("tr[data-meter='w-a-1201'] >> text=A-1201")
+    page.wait_for_selector("[data-meter-card='e-a-1201'] svg[role=img]")
+    chart = page.locator("[data-meter-card='e-a-1201'] svg[role=img]")
+    assert chart.is_visible()
+    assert chart.bounding_box()["width"] > 600
+    assert page.locator("[data-meter-card='e-a-1201'] rect.bar").count() >= 1
+    label = page.locator("[data-meter-card='e-a-1201'] rect.bar").first.get_attribute("aria-label")
+    assert "kWh" in label
+    shot(page, tmp_path, "meters-unit-daily")
+    page.click("text=最近 12 期")
+    page.wait_for_selector("[data-meter-card='w-a-1201'] svg[role=img]")
+    assert page.locator("[data-meter-card='w-a-1201'] rect.bar, [data-meter-card='w-a-1201'] rect.bar-estimated").count() >= 2
+    shot(page, tmp_path, "meters-unit-monthly")
+    phone = new_page(PHONE)
+    login(phone, base, "desk1")
+    phone.goto(base + "/meters/unit/A-1201")
+    svg = phone.locator("[data-meter-card='w-a-1201'] svg[role=img]")
+    assert svg.is_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no page overflow
+    shot(phone, tmp_path, "meters-unit-phone")
+    phone.screenshot(path=str(tmp_path / "meters-unit-phone-top.png"))
+
+
+def test_statement_page_exports_csv_with_marks(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    period = seed(console_server.services)
+    base = console_server.url
+    page = new_page(DESKTOP)
+    login(page, base, "desk1")
+    page.goto(base + "/meters")
+    page.click("text=月度抄表统计")
+    page.select_option("select[name=period]", period.name)
+    page.click("form.period-pick button[type=submit]")
+    page.wait_for_selector(f"[data-statement='{period.name}']")
+    assert page.locator("tr[data-statement-row]").count() == 3
+    shot(page, tmp_path, "meters-statement")
+    with page.expect_download() as info:
+        page.click("[data-export]")
+    path = info.value.path()
+    text = Path(path).read_text(encoding="utf-8-sig")
+    rows = {r["meter"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert set(rows) == {"e-a-1201", "w-a-1201", "w-b-0301"}
+    assert rows["w-b-0301"]["vacant"] == "yes"
+    assert float(rows["e-a-1201"]["consumption"]) > 0
+    page.emulate_media(media="print")
+    shot(page, tmp_path, "meters-statement-print")
+
+
+def test_admin_registers_imports_and_sets_thresholds(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    services = console_server.services
+    seed(services)
+    services.meters.readings.note_seen("w-x-9", node="meters-b", now=time.time_ns() // 1_000_000,
+                                       kind="water", node_unit="X-9")
+    base = console_server.url
+    page = new_page(DESKTOP)
+    login(page, base, "admin1")
+    page.goto(base + "/meters")
+    assert page.locator("[data-unregistered-meter='w-x-9']").count() == 1
+    shot(page, tmp_path, "meters-index")
+    page.click("text=添加水电表")
+    page.fill("input[name=meter_id]", "e-b-0301")
+    page.fill("input[name=unit]", "B-0301")
+    page.select_option("select[name=kind]", "electricity")
+    page.fill("input[name=slave]", "9")
+    shot(page, tmp_path, "meters-form")
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(base + "/meters")
+    assert page.locator("tr[data-meter='e-b-0301']").count() == 1
+    csv_path = tmp_path / "meters.csv"
+    csv_path.write_text("meter_id,unit,kind,node,bus,slave\n"
+                        "w-b-0302,B-0301,water,meters-b,bus-2,1\n"
+                        "w-q-1,Q-1,water,meters-b,bus-2,2\n", encoding="utf-8")
+    page.goto(base + "/meters/import")
+    page.set_input_files("input[name=file]", str(csv_path))
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_selector("[data-import-report]")
+    assert "该房号不在房屋登记中" in page.locator('[data-problem-row="3"]').inner_text()
+    shot(page, tmp_path, "meters-import-report")
+    assert services.meters.registry.get("w-b-0302") is not None
+    page.goto(base + "/meters/settings")
+    page.fill("input[name=leak_hours]", "4")
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_selector(".flash-success")
+    shot(page, tmp_path, "meters-settings")
+    assert services.meters.rules.get().leak_hours == 4

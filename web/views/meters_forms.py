@@ -1,0 +1,65 @@
+"""Forms of the meter pages (Flask-WTF: every POST carries a CSRF token). Field rules live in
+:func:`web.meters.model.validate_meter` and :class:`web.meters.rules.MeterRules`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from ..meters.messages import KIND_LABELS
+from ..meters.model import KINDS
+from ..meters.rules import RULE_LIMITS
+
+__all__ = ["MeterForm", "RulesForm"]
+
+
+def _kind_choices() -> list[tuple[str, Any]]:
+    return [(k, KIND_LABELS[k]) for k in KINDS]
+
+
+def _too_long() -> Length:
+    return Length(max=64, message=_l("Too long."))
+
+
+class MeterForm(FlaskForm):
+    meter_id = StringField(_l("Meter id"), validators=[DataRequired(message=_l("Required.")),
+                                                       Length(max=32, message=_l("Too long."))])
+    unit = StringField(_l("Unit"), validators=[DataRequired(message=_l("Required.")),
+                                               Length(max=32, message=_l("Too long."))])
+    kind = SelectField(_l("Kind"), choices=_kind_choices, default="electricity")
+    map = StringField(_l("Register map"), validators=[_too_long()])
+    node = StringField(_l("Node"), validators=[_too_long()])
+    bus = StringField(_l("Bus"), validators=[_too_long()])
+    slave = StringField(_l("Slave id"), validators=[Length(max=4, message=_l("Too long."))])
+    register = StringField(_l("Billed register"), validators=[_too_long()])
+    note = StringField(_l("Note"), validators=[Length(max=200, message=_l("Too long."))])
+
+
+def _range(name: str) -> NumberRange:
+    lo, hi = RULE_LIMITS[name]
+    return NumberRange(min=lo, max=hi, message=_l("Between %(min)s and %(max)s.", min=lo, max=hi))
+
+
+def _req() -> InputRequired:
+    return InputRequired(message=_l("Required."))
+
+
+class RulesForm(FlaskForm):
+    statement_day = IntegerField(_l("Statement day of the month"),
+                                 validators=[_req(), _range("statement_day")])
+    leak_hours = IntegerField(_l("Leak: hours of continuous flow"),
+                              validators=[_req(), _range("leak_hours")])
+    leak_min_m3 = DecimalField(_l("Leak: least flow per hour (m³)"), places=4,
+                               validators=[_req(), _range("leak_min_m3")])
+    vacant_window_h = IntegerField(_l("Vacant unit: look-back (hours)"),
+                                   validators=[_req(), _range("vacant_window_h")])
+    vacant_min_kwh = DecimalField(_l("Vacant unit: electricity above (kWh)"), places=3,
+                                  validators=[_req(), _range("vacant_min_kwh")])
+    vacant_min_m3 = DecimalField(_l("Vacant unit: water above (m³)"), places=3,
+                                 validators=[_req(), _range("vacant_min_m3")])
+    offline_minutes = IntegerField(_l("Meter offline longer than (minutes)"),
+                                   validators=[_req(), _range("offline_minutes")])

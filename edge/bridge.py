@@ -142,6 +142,8 @@ class MqttBridge:
         client.username_pw_set(s.username, s.password or None)
         if s.tls:
             client.tls_set(ca_certs=str(s.ca_file) if s.ca_file else None,
+                           certfile=str(s.certfile) if s.certfile else None,
+                           keyfile=str(s.keyfile) if s.keyfile else None,
                            cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         client.max_inflight_messages_set(self.window + CONTROL_HEADROOM)
         client.max_queued_messages_set(0)  # unlimited: the journal bounds what is outstanding
@@ -171,7 +173,7 @@ class MqttBridge:
         self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s)
         self._client.loop_start()
         log.info("mqtt: connecting to %s:%d as %s (MQTT %s%s)", s.host, s.port, s.username,
-                 s.protocol, ", TLS" if s.tls else "")
+                 s.protocol, (", TLS" + (", client certificate" if s.certfile else "")) if s.tls else "")
         return self
 
     def stop(self, *, timeout_s: float = 2.0) -> None:

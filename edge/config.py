@@ -6,8 +6,8 @@ one-line description; :func:`load_config` reads a file and :func:`parse_config` 
 key by its path (``readers[1].baud: must be one of 1200, 2400, ... got 9601``), so an operator
 fixes them all in one go. The result is a tree of frozen dataclasses (:class:`NodeConfig`).
 
-Relative paths (``node.journal``, ``mqtt.password_file``, ``mqtt.ca_file``,
-``commands.key_file``) are taken relative to the config file's directory. Secrets given as files
+Relative paths (``node.journal``, ``mqtt.password_file``, ``mqtt.ca_file``, ``mqtt.certfile``,
+``mqtt.keyfile``, ``commands.key_file``) are taken relative to the config file's directory. Secrets given as files
 are read when the config is loaded, so a missing file is reported with the other errors.
 
 See ``edge/samples/node.toml`` for a documented example.
@@ -103,6 +103,8 @@ SCHEMA: dict[str, Section] = {
         "keepalive_s": Key("int", default=30, min=5, max=3_600, doc="MQTT keep-alive, seconds"),
         "tls": Key("bool", default=False, doc="connect with TLS"),
         "ca_file": Key("path", doc="CA certificate bundle for TLS (default: the system's)"),
+        "certfile": Key("path", doc="TLS client certificate (PEM; with keyfile, instead of a password)"),
+        "keyfile": Key("path", doc="the TLS client certificate's private key (PEM)"),
         "reconnect_min_s": Key("float", default=0.5, min=0.01, max=3_600,
                                doc="first reconnect delay, seconds"),
         "reconnect_max_s": Key("float", default=30.0, min=0.01, max=3_600,
@@ -179,6 +181,8 @@ class MqttSettings:
     keepalive_s: int = 30
     tls: bool = False
     ca_file: Path | None = None
+    certfile: Path | None = None
+    keyfile: Path | None = None
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     protocol: str = "3.1.1"
@@ -643,6 +647,33 @@ def _read_secret(path: Path | None, where: str, errors: list[str]) -> str | None
     return read_secret(path, where, errors)
 
 
+def _check_client_cert(mqtt: Mapping[str, Any], errors: list[str]) -> bool:
+    """Cross-key rules of ``mqtt.certfile``/``mqtt.keyfile``: both or neither, only with TLS,
+    readable PEM files.  Returns True if a usable pair is configured."""
+    cert, key = mqtt.get("certfile"), mqtt.get("keyfile")
+    if cert is None and key is None:
+        return False
+    if (cert is None) != (key is None):
+        missing = "mqtt.keyfile" if key is None else "mqtt.certfile"
+        errors.append(f"{missing}: required with {'mqtt.certfile' if key is None else 'mqtt.keyfile'}")
+        return False
+    ok = True
+    if not mqtt.get("tls"):
+        errors.append("mqtt.certfile: only used with tls = true")
+        ok = False
+    for where, path, marker, what in (
+            ("mqtt.certfile", cert, b"-----BEGIN CERTIFICATE-----", "certificate"),
+            ("mqtt.keyfile", key, b"PRIVATE KEY-----", "private key")):
+        try:
+            if marker not in Path(path).read_bytes():
+                errors.append(f"{where}: {path} is not a PEM {what}")
+                ok = False
+        except OSError as exc:
+            errors.append(f"{where}: cannot read {path}: {exc.strerror or exc}")
+            ok = False
+    return ok
+
+
 def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = ".",
                  source: Path | None = None) -> NodeConfig:
     """Validate a decoded TOML document; return a :class:`NodeConfig` or raise
@@ -682,10 +713,13 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
     if "__missing__" not in mqtt:
         raw_mqtt = data["mqtt"] if isinstance(data.get("mqtt"), dict) else {}
         given = [k for k in ("password", "password_file") if k in raw_mqtt]
+        client_cert = _check_client_cert(mqtt, errors)
         if len(given) == 2:
             errors.append("mqtt.password_file: give password or password_file, not both")
         elif not given:
-            errors.append("mqtt.password: required (or mqtt.password_file)")
+            if not client_cert:
+                errors.append("mqtt.password: required (or mqtt.password_file, or mqtt.certfile "
+                              "and mqtt.keyfile)")
         elif mqtt.get("password_file") is not None:
             password = _read_secret(mqtt["password_file"], "mqtt.password_file", errors)
         else:
@@ -769,7 +803,8 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
         clock_skew_s=node["clock_skew_s"],
         mqtt=MqttSettings(host=mqtt["host"], port=port, username=mqtt["username"] or node["id"],
                           password=password or "", keepalive_s=mqtt["keepalive_s"], tls=mqtt["tls"],
-                          ca_file=mqtt["ca_file"], reconnect_min_s=mqtt["reconnect_min_s"],
+                          ca_file=mqtt["ca_file"], certfile=mqtt["certfile"],
+                          keyfile=mqtt["keyfile"], reconnect_min_s=mqtt["reconnect_min_s"],
                           reconnect_max_s=mqtt["reconnect_max_s"], protocol=mqtt["protocol"],
                           outbox_window=mqtt["outbox_window"]),
         commands=CommandSettings(key=key_bytes or b""),

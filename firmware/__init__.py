@@ -2,7 +2,8 @@
 put it there (see firmware/README.md, the technician's deployment guide):
 
 - ``lobbygate provision`` (:mod:`firmware.provision`, :mod:`firmware.site`): the site's keys,
-  CA, broker accounts and ACL, and a bundle per node;
+  CA, broker accounts (passwords or client certificates, with a CRL) and ACL, and a bundle per
+  node;
 - ``lobbygate broker-config`` (:mod:`firmware.broker_config`): the TLS ``mosquitto.conf``;
 - ``lobbygate update`` (:mod:`firmware.update_cli`): signed updates with rollback;
 - ``lobbygate serial-list`` / ``boot-config``: udev names of USB adapters, the Pi's boot lines;

@@ -1,9 +1,13 @@
 """``lobbygate broker-config``: render the site's ``mosquitto.conf``.
 
-A TLS listener (the site CA, the broker's certificate and key, TLS 1.2 minimum) on every
-interface, ``allow_anonymous false``, the password file and ACL (by ``%u``) that ``lobbygate
-provision`` maintains, ``set_tcp_nodelay true`` and persistence on.  Optionally a plain listener
-bound to loopback only, for a console on the same host that prefers it."""
+Two TLS listeners (the site CA, the broker's certificate and key, TLS 1.2 minimum) on every
+interface: the password listener (``tls_port``, default 8883) for the console and password
+nodes, and the client-certificate listener (``cert_port``, default 8884) with
+``require_certificate true``, ``use_identity_as_username true`` (the certificate's CN, the node
+id, is the user name) and the site CRL as ``crlfile``.  Also ``allow_anonymous false``, the
+password file and ACL that ``lobbygate provision`` maintains, ``set_tcp_nodelay true`` and
+persistence on.  Optionally a plain listener bound to loopback only, for a console on the same
+host that prefers it."""
 
 from __future__ import annotations
 
@@ -30,16 +34,21 @@ def render_site_conf(site: Site, *, data_dir: Path = DEFAULT_DATA_DIR, bind: str
                      log_file: Path | None = None) -> str:
     """The site's ``mosquitto.conf`` text (paths are absolute).
 
-    ``bind``: address of the TLS listener, "" (default) = all; ``loopback_port``: also a plain
+    ``bind``: address of the TLS listeners, "" (default) = all; ``loopback_port``: also a plain
     listener on 127.0.0.1 (default none); ``run_as``: user Mosquitto drops to (default
-    ``mosquitto``); ``pid_file``: where it writes its PID; ``log_file``: None = stderr (journald)."""
+    ``mosquitto``); ``pid_file``: where it writes its PID; ``log_file``: None = stderr (journald).
+    Writes the site's CRL first if it is missing or stale (the configuration names it)."""
     record = site.load()
+    site.ensure_crl(record)
     b = site.broker_dir.resolve()
-    tls = TlsListener(cafile=b / "ca.crt", certfile=b / "server.crt", keyfile=b / "server.key",
-                      port=record.tls_port, bind=bind, tls_version=tls_version)
+    common = dict(cafile=b / "ca.crt", certfile=b / "server.crt", keyfile=b / "server.key",
+                  bind=bind, tls_version=tls_version)
+    passwords = TlsListener(port=record.tls_port, **common)
+    certs = TlsListener(port=record.cert_port, require_certificate=True,
+                        use_identity_as_username=True, crlfile=site.crl_file.resolve(), **common)
     return render_conf(port=loopback_port, bind="127.0.0.1", password_file=b / "passwd",
                        acl_file=b / "acl", data_dir=Path(data_dir), persistence=True,
-                       log_file=log_file, tls=tls, run_as=run_as, pid_file=pid_file)
+                       log_file=log_file, tls=[passwords, certs], run_as=run_as, pid_file=pid_file)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", type=Path, default=DEFAULT_SITE_DIR, help="site directory (%(default)s)")
     p.add_argument("--out", type=Path, help="file to write (default: DIR/broker/mosquitto.conf; - for stdout)")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="persistence directory (%(default)s)")
-    p.add_argument("--bind", default="", help="TLS listener address (default: all interfaces)")
+    p.add_argument("--bind", default="", help="TLS listeners' address (default: all interfaces)")
     p.add_argument("--tls-version", default="tlsv1.2", choices=["tlsv1.2", "tlsv1.3"],
                    help="minimum TLS version (%(default)s)")
     p.add_argument("--loopback-port", type=int, help="also a plain listener on 127.0.0.1:PORT")

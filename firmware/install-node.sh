@@ -45,7 +45,8 @@ add_groups gpio dialout
 install_release "$source_path"
 install_docs "$here"
 
-# 4. The node's identity: config, broker password, command key, site CA and public key.
+# 4. The node's identity: config, broker password or client certificate, command key, site CA
+#    and public key.
 if [ -n "$bundle" ]; then
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
@@ -56,8 +57,15 @@ if [ -n "$bundle" ]; then
   fi
   install -m 0644 -o root -g root "$node_dir/node.toml" "$node_dir/ca.crt" \
           "$node_dir/site-signing.pub" "$ETC/"
-  install -m 0600 -o "$SERVICE_USER" -g "$SERVICE_USER" "$node_dir/mqtt.password" \
-          "$node_dir/command.key" "$ETC/"
+  install -m 0600 -o "$SERVICE_USER" -g "$SERVICE_USER" "$node_dir/command.key" "$ETC/"
+  # broker credentials: a password, or a client certificate and its key (--auth cert)
+  for secret in mqtt.password mqtt-client.crt mqtt-client.key; do
+    if [ -f "$node_dir/$secret" ]; then
+      install -m 0600 -o "$SERVICE_USER" -g "$SERVICE_USER" "$node_dir/$secret" "$ETC/"
+    else
+      rm -f "$ETC/$secret"  # left over from the node's other authentication mode
+    fi
+  done
   install_unit "$node_dir/lobbygate-node.service"
   log "installed bundle of node $(basename "$node_dir") into $ETC"
 else

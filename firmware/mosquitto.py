@@ -1,12 +1,13 @@
 """Mosquitto configuration for a site, and a harness that runs a real broker.
 
-:func:`render_acl` derives the ACL from the topic contract (by ``%u``, never ``%c``):
+:func:`render_acl` derives the ACL from the topic contract (by user name, never ``%c``):
 a node may publish only under its own node path and read only its own ``cmd/`` and the
-site's ``sync/``; the console reads and writes the whole site.  :func:`password_line`
-writes Mosquitto 2's PBKDF2-SHA512 (``$7$``) hashes with the standard library, so no
-plaintext password is ever on disk.  :func:`render_conf` writes ``mosquitto.conf`` with a
-plain listener, a :class:`TlsListener`, or both (``lobbygate broker-config`` renders the
-production one).  :class:`MosquittoBroker` starts ``mosquitto`` on a free loopback port with a
+site's ``sync/``; the console reads and writes the whole site.  A provisioned site lists its
+nodes explicitly (a revoked node has no entries); the test harness uses ``%u`` patterns.
+:func:`password_line` writes Mosquitto 2's PBKDF2-SHA512 (``$7$``) hashes with the standard
+library, so no plaintext password is ever on disk.  :func:`render_conf` writes
+``mosquitto.conf`` with a plain listener, :class:`TlsListener` s (password or client
+certificate), or both (``lobbygate broker-config`` renders the production one).  :class:`MosquittoBroker` starts ``mosquitto`` on a free loopback port with a
 plain-listener configuration for tests and stops it by its own PID.
 """
 
@@ -24,7 +25,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from mqtt_topics import LobbygateError
 from mqtt_topics import topics as T
@@ -49,31 +50,38 @@ def password_line(username: str, password: str, *, salt: bytes | None = None,
 
 
 def render_acl(site: str, *, console_user: str = "console",
-               observers: Iterable[str] = ()) -> str:
+               observers: Iterable[str] = (), nodes: Iterable[str] | None = None) -> str:
     """The ``acl_file`` text for one site.
 
-    Node users are named after their node id; their rights come from ``pattern`` lines
-    with ``%u``.  ``observers`` get read-only access to the whole site (monitoring, tests)."""
+    Node users are named after their node id (a password account, or the CN of a client
+    certificate).  ``nodes``: None (default) gives every user the node rights through ``pattern``
+    lines with ``%u``; a list writes explicit ``user`` blocks for exactly those nodes, so a node
+    left out (revoked) has no rights at all even if it still authenticates.  ``observers`` get
+    read-only access to the whole site (monitoring, tests)."""
     prefix = T.site_filter(site)[:-2]  # lobbygate/v1/{site}
     lines = [
         "# lobbygate broker ACL, generated from mqtt_topics; do not edit by hand.",
-        f"# site {site}: nodes by %u (username = node id), console {console_user}.",
+        f"# site {site}: nodes by {'%u' if nodes is None else 'name'} (username = node id), "
+        f"console {console_user}.",
         f"user {console_user}",
         f"topic readwrite {prefix}/#",
         "",
     ]
     for obs in observers:
         lines += [f"user {obs}", f"topic read {prefix}/#", ""]
-    lines += [
-        "# every node: its own path only",
-        f"pattern write {prefix}/%u/status",
-        f"pattern write {prefix}/%u/event/#",
-        f"pattern write {prefix}/%u/telemetry/#",
-        f"pattern write {prefix}/%u/cmd_result",
-        f"pattern read {prefix}/%u/cmd/#",
-        f"pattern read {prefix}/sync/#",
-        "",
-    ]
+    rights = [("write", "{u}/status"), ("write", "{u}/event/#"), ("write", "{u}/telemetry/#"),
+              ("write", "{u}/cmd_result"), ("read", "{u}/cmd/#"), ("read", "sync/#")]
+    if nodes is None:
+        lines.append("# every node: its own path only")
+        lines += [f"pattern {a} {prefix}/{t.format(u='%u')}" for a, t in rights]
+        lines.append("")
+    else:
+        lines.append("# each provisioned node: its own path only")
+        for node in nodes:
+            T.check_node_id(node)
+            lines.append(f"user {node}")
+            lines += [f"topic {a} {prefix}/{t.format(u=node)}" for a, t in rights]
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -85,7 +93,10 @@ class TlsListener:
     ``cafile``/``certfile``/``keyfile``: the site CA, the broker's certificate and its key;
     ``tls_version``: the *minimum* protocol version (Mosquitto 2), default ``tlsv1.2``;
     ``require_certificate``: also demand a client certificate signed by the CA (default False:
-    nodes log in with a password over TLS)."""
+    nodes log in with a password over TLS); ``use_identity_as_username``: the certificate's CN is
+    the user name and the password file is not consulted (needs ``require_certificate``);
+    ``crlfile``: the CA's revocation list, checked against client certificates (needs
+    ``require_certificate``)."""
 
     cafile: Path
     certfile: Path
@@ -94,11 +105,15 @@ class TlsListener:
     bind: str = ""
     tls_version: str = "tlsv1.2"
     require_certificate: bool = False
+    use_identity_as_username: bool = False
+    crlfile: Path | None = None
 
     def lines(self) -> list[str]:
         if self.tls_version not in ("tlsv1.2", "tlsv1.3"):
             raise BrokerError(f"tls_version must be tlsv1.2 or tlsv1.3, got {self.tls_version!r}")
-        return [
+        if (self.use_identity_as_username or self.crlfile) and not self.require_certificate:
+            raise BrokerError("use_identity_as_username and crlfile need require_certificate")
+        out = [
             f"listener {self.port} {self.bind}".rstrip(),
             f"cafile {self.cafile}",
             f"certfile {self.certfile}",
@@ -106,21 +121,29 @@ class TlsListener:
             f"tls_version {self.tls_version}",
             f"require_certificate {'true' if self.require_certificate else 'false'}",
         ]
+        if self.require_certificate:
+            out.append(f"use_identity_as_username {'true' if self.use_identity_as_username else 'false'}")
+        if self.crlfile is not None:
+            out.append(f"crlfile {self.crlfile}")
+        return out
 
 
 def render_conf(*, port: int | None, password_file: Path, acl_file: Path, data_dir: Path,
                 bind: str = "127.0.0.1", persistence: bool = True,
-                log_file: Path | None = None, tls: TlsListener | None = None,
+                log_file: Path | None = None,
+                tls: TlsListener | Sequence[TlsListener] | None = None,
                 run_as: str | None = None, pid_file: Path | None = None) -> str:
     """``mosquitto.conf`` text: ``allow_anonymous false``, passwords, ACL, TCP_NODELAY,
     persistence, and one or two listeners.
 
     ``port``/``bind``: a plain listener (the test harness; on the console host a loopback-only
-    one for the console), None for none; ``tls``: a :class:`TlsListener` (production nodes);
+    one for the console), None for none; ``tls``: a :class:`TlsListener` or several (production
+    nodes: passwords on one, client certificates on another);
     ``run_as``: the user Mosquitto drops to when started as root (None = when run as root, the
     current user, as the test harness needs); ``pid_file``: where Mosquitto writes its PID (so
     provisioning can SIGHUP it)."""
-    if port is None and tls is None:
+    tls_listeners = [tls] if isinstance(tls, TlsListener) else list(tls or ())
+    if port is None and not tls_listeners:
         raise BrokerError("render_conf needs a plain port, a TLS listener, or both")
     lines = [
         "# lobbygate mosquitto.conf, generated; do not edit by hand.",
@@ -146,8 +169,8 @@ def render_conf(*, port: int | None, password_file: Path, acl_file: Path, data_d
         lines.append(f"user {getpass.getuser()}")
     if port is not None:
         lines += ["", f"listener {port} {bind}"]
-    if tls is not None:
-        lines += [""] + tls.lines()
+    for listener in tls_listeners:
+        lines += [""] + listener.lines()
     return "\n".join(lines) + "\n"
 
 
@@ -159,19 +182,22 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class MosquittoProcess:
-    """``mosquitto -c conf``; ready once ``host:port`` accepts TCP connections.
+    """``mosquitto -c conf``; ready once ``host:port`` (and every ``host:other_ports``) accepts TCP
+    connections.
 
     ``conf``: the configuration file; ``host``/``port``: a listener it opens (checked for
-    readiness); ``executable``: default the ``mosquitto`` on PATH or ``/usr/sbin/mosquitto``;
+    readiness); ``other_ports``: further listeners it opens, checked too (Mosquitto binds them
+    one after another; default none); ``executable``: default the ``mosquitto`` on PATH or ``/usr/sbin/mosquitto``;
     ``log_file``: the broker's log, whose tail is quoted when it fails to start.
     The constructor does no I/O; :meth:`start` runs it, :meth:`stop` (idempotent) ends it —
     always by its own PID."""
 
     def __init__(self, *, conf: Path, host: str, port: int, executable: str | None = None,
-                 log_file: Path | None = None) -> None:
+                 log_file: Path | None = None, other_ports: Sequence[int] = ()) -> None:
         self.conf = Path(conf)
         self.host = host
         self.port = port
+        self.other_ports = tuple(other_ports)
         self.executable = executable or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.log_file = log_file
         self._proc: subprocess.Popen | None = None
@@ -192,6 +218,7 @@ class MosquittoProcess:
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.monotonic() + timeout_s
+        waiting = [self.port, *self.other_ports]
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
@@ -200,12 +227,15 @@ class MosquittoProcess:
                 self._proc = None
                 raise BrokerError(f"mosquitto exited at start: {err.strip()}")
             try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return self
+                with socket.create_connection((self.host, waiting[0]), timeout=0.2):
+                    waiting.pop(0)
+                    if not waiting:
+                        return self
+                    continue
             except OSError:
                 time.sleep(0.01)  # readiness poll of a child process, bounded by timeout_s
         self.stop()
-        raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout_s}s")
+        raise BrokerError(f"mosquitto did not listen on {self.host}:{waiting[0]} within {timeout_s}s")
 
     def reload(self) -> None:
         """SIGHUP: Mosquitto re-reads its password file, ACL and certificates."""

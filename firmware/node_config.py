@@ -23,6 +23,11 @@ NODE_STATE = PurePosixPath("/var/lib/lobbygate")
 #: Bundle file names (installed as NODE_ETC / name).
 CONFIG_FILE = "node.toml"
 PASSWORD_FILE = "mqtt.password"
+#: A client-certificate node's certificate and key (``provision node add --auth cert``).
+CLIENT_CERT_FILE = "mqtt-client.crt"
+CLIENT_KEY_FILE = "mqtt-client.key"
+#: How a node authenticates to the broker: a password (the default) or a client certificate.
+AUTH_MODES = ("password", "cert")
 COMMAND_KEY_FILE = "command.key"
 CA_FILE = "ca.crt"
 SIGNING_PUBLIC_KEY_FILE = "site-signing.pub"
@@ -57,11 +62,17 @@ def load_hardware(path: Path) -> dict[str, Any]:
 
 def render_node_config(*, site: str, node: str, host: str, port: int,
                        hardware: Mapping[str, Any] | None = None,
-                       protocol: str = "3.1.1") -> dict[str, Any]:
+                       protocol: str = "3.1.1", auth: str = "password") -> dict[str, Any]:
     """The node's configuration as a mapping (write it with :func:`firmware.toml_out.dumps`).
 
-    ``host``/``port``: the broker's TLS listener as the node reaches it; ``hardware``: the
-    fragment's sections (default :data:`DEFAULT_HARDWARE`); ``protocol``: "3.1.1" or "5"."""
+    ``host``/``port``: the broker's TLS listener as the node reaches it (the password listener,
+    or the client-certificate one for ``auth="cert"``); ``hardware``: the fragment's sections
+    (default :data:`DEFAULT_HARDWARE`); ``protocol``: "3.1.1" or "5"; ``auth``: "password"
+    (default: ``password_file``) or "cert" (``certfile``/``keyfile``)."""
+    if auth not in AUTH_MODES:
+        raise ProvisionError(f"auth must be one of {', '.join(AUTH_MODES)}, got {auth!r}")
+    creds: dict[str, Any] = ({"password_file": PASSWORD_FILE} if auth == "password" else
+                             {"certfile": CLIENT_CERT_FILE, "keyfile": CLIENT_KEY_FILE})
     conf: dict[str, Any] = {
         "node": {
             "id": node,
@@ -74,7 +85,7 @@ def render_node_config(*, site: str, node: str, host: str, port: int,
             "host": host,
             "port": port,
             "username": node,
-            "password_file": PASSWORD_FILE,
+            **creds,
             "keepalive_s": KEEPALIVE_S,
             "tls": True,
             "ca_file": CA_FILE,

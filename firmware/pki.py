@@ -3,7 +3,9 @@
 - the site's **signing key** (Ed25519): signs goods passes, invites and update bundles; nodes
   hold only the public key, so they verify offline;
 - the site's **CA** (ECDSA P-256, self-signed) and the **broker server certificate** it issues
-  for the host names nodes connect to (TLS 1.2+; P-256 works with every OpenSSL a Pi ships).
+  for the host names nodes connect to (TLS 1.2+; P-256 works with every OpenSSL a Pi ships);
+- **node client certificates** (``provision node add --auth cert``): CN = node id, issued by the
+  same CA, and the **CRL** listing the serials of revoked ones (the broker's ``crlfile``).
 
 Keys are PEM (PKCS#8, unencrypted: the files are 0600 and owned by the service that uses them).
 """
@@ -27,6 +29,14 @@ from firmware.errors import FirmwareError
 CA_DAYS = 7300
 #: Broker server certificate lifetime, days.  Default 3650.
 SERVER_DAYS = 3650
+#: Node client certificate lifetime, days (2 years; ``provision node add`` renews it when less
+#: than :data:`CLIENT_RENEW_DAYS` remain).  Default 730.
+CLIENT_DAYS = 730
+#: Re-running ``provision node add`` re-issues a client certificate this close to expiry, days.
+CLIENT_RENEW_DAYS = 60
+#: CRL lifetime, days: the broker refuses EVERY client certificate once the CRL's nextUpdate has
+#: passed, so it is long, and any provisioning run re-signs it when half of it has gone.
+CRL_DAYS = 3650
 
 
 # -- Ed25519 signing key -------------------------------------------------------------------
@@ -160,3 +170,84 @@ def cert_hosts(cert: x509.Certificate) -> set[str]:
         return set()
     return set(san.get_values_for_type(x509.DNSName)) | {
         str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+
+
+# -- node client certificates and the CRL ----------------------------------------------------
+def new_client_cert(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, node: str, *,
+                    now: dt.datetime, days: int = CLIENT_DAYS,
+                    ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A fresh P-256 key and a TLS client certificate for ``node`` (CN = the node id, which the
+    broker uses as the user name), issued by the CA, valid from ``now`` (UTC) for ``days``
+    (default :data:`CLIENT_DAYS`)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "lobbygate"),
+                                     x509.NameAttribute(NameOID.COMMON_NAME, node)]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False,
+                                         content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False,
+                                         encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return key, cert
+
+
+def cert_common_name(cert: x509.Certificate) -> str:
+    """The subject's CN ("" if none)."""
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
+def cert_expires(cert: x509.Certificate) -> dt.datetime:
+    """The certificate's notAfter, UTC."""
+    return cert.not_valid_after_utc
+
+
+def new_crl(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate,
+            revoked: Iterable[tuple[int, dt.datetime]], *, now: dt.datetime, number: int = 1,
+            days: int = CRL_DAYS) -> x509.CertificateRevocationList:
+    """A CRL signed by the CA listing ``revoked`` (serial, revocation time UTC), valid from
+    ``now`` for ``days`` (default :data:`CRL_DAYS`); ``number``: its CRLNumber."""
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    b = (x509.CertificateRevocationListBuilder()
+         .issuer_name(ca_cert.subject)
+         .last_update(now - dt.timedelta(hours=1))
+         .next_update(now + dt.timedelta(days=days))
+         .add_extension(x509.CRLNumber(number), critical=False)
+         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
+                        critical=False))
+    for serial, when in sorted(revoked):
+        b = b.add_revoked_certificate(x509.RevokedCertificateBuilder()
+                                      .serial_number(serial).revocation_date(when).build())
+    return b.sign(ca_key, hashes.SHA256())
+
+
+def load_crl(path: Path) -> x509.CertificateRevocationList:
+    """Read a PEM CRL."""
+    return _load(path, x509.load_pem_x509_crl)
+
+
+def crl_pem(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def crl_serials(crl: x509.CertificateRevocationList) -> set[int]:
+    """The serial numbers a CRL revokes."""
+    return {r.serial_number for r in crl}
+
+
+def crl_number(crl: x509.CertificateRevocationList) -> int:
+    """The CRL's CRLNumber (0 if it has none)."""
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return 0

@@ -2,6 +2,7 @@
 
     lobbygate provision init --dir SITE_DIR --site ID [--broker-host HOST]...
     lobbygate provision node add ID --dir SITE_DIR [--host HOST] [--hardware FILE] [--rotate]
+                                   [--auth password|cert]
     lobbygate provision node revoke ID --dir SITE_DIR
     lobbygate provision node list --dir SITE_DIR
 
@@ -51,6 +52,8 @@ def parser() -> argparse.ArgumentParser:
                       help="name or address nodes use to reach the broker (repeatable; the first "
                            "goes into node configs)")
     init.add_argument("--tls-port", type=int, help="broker TLS port (default 8883)")
+    init.add_argument("--cert-port", type=int,
+                      help="broker TLS port for client-certificate nodes (default 8884)")
     init.add_argument("--broker-owner", help="user owning DIR/broker (e.g. mosquitto; needs root)")
     init.add_argument("--console-owner", help="user owning DIR/console (e.g. lobbygate; needs root)")
 
@@ -64,7 +67,12 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("id", help="node id, [a-z0-9-]{1,32}")
     add.add_argument("--host", help="broker host written into the node's config")
     add.add_argument("--hardware", type=Path, help="TOML fragment: [gpio], [[readers]], [[inputs]], [[relays]]...")
-    add.add_argument("--rotate", action="store_true", help="issue a new password and command key")
+    add.add_argument("--rotate", action="store_true",
+                     help="issue a new password (or client certificate) and command key")
+    add.add_argument("--auth", choices=["password", "cert"],
+                     help="broker authentication: a random password (default for a new node) or "
+                          "a client certificate from the site CA (CN = node id, 2 years); "
+                          "default: as before")
     rev = nsub.add_parser("revoke", parents=[common, reload_opts], help="remove a node's broker access")
     rev.add_argument("id")
     nsub.add_parser("list", parents=[common], help="list nodes")
@@ -83,20 +91,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.what == "init":
         site = Site(args.dir, broker_owner=args.broker_owner, console_owner=args.console_owner)
-        rec = site.init(site_id=args.site, broker_hosts=args.broker_host, tls_port=args.tls_port)
+        rec = site.init(site_id=args.site, broker_hosts=args.broker_host, tls_port=args.tls_port,
+                        cert_port=args.cert_port)
         print(f"site {rec.id} in {args.dir}: broker hosts {', '.join(rec.broker_hosts)}, "
-              f"TLS port {rec.tls_port}")
+              f"TLS port {rec.tls_port}, client-certificate port {rec.cert_port}")
         print(f"signing public key: {site.signing_public_key}")
         return 0
     site = Site(args.dir)
     if args.action == "list":
         rec = site.load()
         for n in sorted(rec.nodes.values(), key=lambda r: r.id):
-            print(f"{n.id:<32} {n.state:<8} host={n.host} credentials={n.credentials_issued}"
+            print(f"{n.id:<32} {n.state:<8} auth={n.auth} host={n.host} "
+                  f"credentials={n.credentials_issued}"
+                  + (f" cert_expires={n.cert_expires}" if n.cert_expires else "")
                   + (f" revoked={n.revoked}" if n.revoked else ""))
         return 0
     if args.action == "add":
-        res = site.add_node(args.id, host=args.host, rotate=args.rotate, hardware=args.hardware)
+        res = site.add_node(args.id, host=args.host, rotate=args.rotate, hardware=args.hardware,
+                            auth=args.auth)
         what = "created" if res.created else ("credentials re-issued" if res.credentials_issued else "unchanged")
         print(f"node {res.id}: {what}; bundle {res.archive}")
         changed = res.created or res.credentials_issued

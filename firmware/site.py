@@ -4,15 +4,21 @@ One directory holds everything ``lobbygate provision`` makes, split by who reads
 
     SITE_DIR/site.toml              registry: site id, broker hosts, nodes and their state
     SITE_DIR/site-signing.pub       Ed25519 public key (passes, invites, update bundles)
-    SITE_DIR/private/               root only: CA key, node passwords, hardware fragments
-    SITE_DIR/broker/                Mosquitto: CA and server cert/key, passwd, acl, conf
+    SITE_DIR/private/               root only: CA key, node passwords or client keys/certs,
+                                    hardware fragments
+    SITE_DIR/broker/                Mosquitto: CA and server cert/key, passwd, acl, CRL, conf
     SITE_DIR/console/               the console: signing key, its MQTT password, node HMAC keys
     SITE_DIR/bundles/<node>/ + .tar.gz   what goes onto the node's card
 
 Every operation is idempotent: keys, certificates and passwords are created once and reused;
 generated files are rewritten only when their content changes.  Secrets are 0600 in 0700
 directories.  ``broker_owner`` / ``console_owner`` (user names, applied when given; needs root)
-hand the broker and console directories to the services that read them."""
+hand the broker and console directories to the services that read them.
+
+A node authenticates to the broker with a password (the default) or, with ``auth="cert"``, with
+a client certificate the site CA issues (CN = node id, :data:`~firmware.pki.CLIENT_DAYS` days) on
+the broker's second TLS listener (``cert_port``).  Revoking such a node, rotating or renewing
+its certificate, or switching it back to a password puts the old serial in ``broker/crl.pem``."""
 
 from __future__ import annotations
 
@@ -26,10 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from cryptography.exceptions import InvalidSignature
+
 from firmware import node_config as NC
 from firmware import pki
 from firmware.bundle import BundleFile, write_bundle
-from firmware.errors import ProvisionError
+from firmware.errors import FirmwareError, ProvisionError
 from firmware.files import SECRET_MODE, make_dir, write_file
 from firmware.mosquitto import password_line, render_acl
 from firmware.toml_out import dumps
@@ -38,6 +46,8 @@ from mqtt_topics import topics as T
 
 #: The broker's TLS port.  Default 8883 (IANA "secure-mqtt").
 TLS_PORT = 8883
+#: The broker's TLS port for client-certificate nodes (``require_certificate``).  Default 8884.
+CERT_PORT = 8884
 #: The console's broker user name.
 CONSOLE_USER = "console"
 #: Host names every server certificate covers (the console connects over loopback).
@@ -55,6 +65,10 @@ def _stamp(t: dt.datetime) -> str:
     return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _parse_stamp(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+
+
 def broker_hash(username: str, password: str) -> str:
     """The ``passwd`` line for an account; its salt is derived from the account so the file is
     the same on every run (a new password gives a new salt)."""
@@ -64,7 +78,9 @@ def broker_hash(username: str, password: str) -> str:
 
 @dataclass
 class NodeRecord:
-    """A node in the registry.  ``state``: "active" or "revoked"; times are UTC ISO strings."""
+    """A node in the registry.  ``state``: "active" or "revoked"; ``auth``: "password" or
+    "cert"; ``cert_serial`` (hex) / ``cert_expires``: its current client certificate; times are
+    UTC ISO strings."""
 
     id: str
     host: str
@@ -72,13 +88,29 @@ class NodeRecord:
     created: str = ""
     credentials_issued: str = ""
     revoked: str = ""
+    auth: str = "password"
+    cert_serial: str = ""
+    cert_expires: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = {"host": self.host, "state": self.state, "created": self.created,
-             "credentials_issued": self.credentials_issued}
-        if self.revoked:
-            d["revoked"] = self.revoked
+             "credentials_issued": self.credentials_issued, "auth": self.auth}
+        for k in ("revoked", "cert_serial", "cert_expires"):
+            if getattr(self, k):
+                d[k] = getattr(self, k)
         return d
+
+
+@dataclass
+class RevokedCert:
+    """A client certificate in the CRL: its serial (hex), its node and when (UTC ISO)."""
+
+    serial: str
+    node: str
+    revoked: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"serial": self.serial, "node": self.node, "revoked": self.revoked}
 
 
 @dataclass
@@ -93,16 +125,21 @@ class SiteRecord:
     console_owner: str = ""
     broker_pid_file: str = ""
     nodes: dict[str, NodeRecord] = field(default_factory=dict)
+    cert_port: int = CERT_PORT
+    revoked_certs: list[RevokedCert] = field(default_factory=list)
 
     def to_toml(self) -> str:
         site: dict[str, Any] = {"id": self.id, "created": self.created,
-                                "broker_hosts": list(self.broker_hosts), "tls_port": self.tls_port}
+                                "broker_hosts": list(self.broker_hosts), "tls_port": self.tls_port,
+                                "cert_port": self.cert_port}
         for k in ("broker_owner", "console_owner", "broker_pid_file"):
             if getattr(self, k):
                 site[k] = getattr(self, k)
         data: dict[str, Any] = {"site": site}
         if self.nodes:
             data["nodes"] = {n: r.to_dict() for n, r in sorted(self.nodes.items())}
+        if self.revoked_certs:
+            data["revoked_certs"] = [r.to_dict() for r in self.revoked_certs]
         return dumps(data, header="lobbygate site registry, written by `lobbygate provision`.\n"
                                   "Change it with that command, not by hand.")
 
@@ -114,11 +151,17 @@ class SiteRecord:
         return cls(id=s["id"], created=s["created"], broker_hosts=list(s["broker_hosts"]),
                    tls_port=int(s.get("tls_port", TLS_PORT)),
                    broker_owner=s.get("broker_owner", ""), console_owner=s.get("console_owner", ""),
-                   broker_pid_file=s.get("broker_pid_file", ""), nodes=nodes)
+                   broker_pid_file=s.get("broker_pid_file", ""), nodes=nodes,
+                   cert_port=int(s.get("cert_port", CERT_PORT)),
+                   revoked_certs=[RevokedCert(**r) for r in data.get("revoked_certs", [])])
 
     @property
     def active_nodes(self) -> list[str]:
         return sorted(n for n, r in self.nodes.items() if r.state == "active")
+
+    def active_with(self, auth: str) -> list[str]:
+        """Active nodes authenticating with ``auth`` ("password" or "cert")."""
+        return [n for n in self.active_nodes if self.nodes[n].auth == auth]
 
 
 @dataclass(frozen=True)
@@ -181,6 +224,19 @@ class Site:
     def node_password_file(self, node: str) -> Path:
         return self.root / "private" / "nodes" / f"{node}.password"
 
+    def node_client_key_file(self, node: str) -> Path:
+        """A client-certificate node's private key (PEM, 0600)."""
+        return self.root / "private" / "nodes" / f"{node}.client.key"
+
+    def node_client_cert_file(self, node: str) -> Path:
+        """A client-certificate node's certificate (PEM)."""
+        return self.root / "private" / "nodes" / f"{node}.client.crt"
+
+    @property
+    def crl_file(self) -> Path:
+        """The CRL of revoked node certificates (the broker's ``crlfile``)."""
+        return self.broker_dir / "crl.pem"
+
     def node_hardware_file(self, node: str) -> Path:
         return self.root / "private" / "nodes" / f"{node}.hardware.toml"
 
@@ -218,12 +274,14 @@ class Site:
 
     # -- site --------------------------------------------------------------------------------
     def init(self, *, site_id: str, broker_hosts: Sequence[str] = (),
-             tls_port: int | None = None) -> SiteRecord:
+             tls_port: int | None = None, cert_port: int | None = None) -> SiteRecord:
         """Create the site, or complete/extend an existing one with the same id.
 
         ``broker_hosts``: names/addresses nodes use to reach the broker (the first is written
         into node configs); default this machine's host name and ``<hostname>.local``;
-        ``tls_port``: the broker's TLS port (default :data:`TLS_PORT`, or as recorded).  The
+        ``tls_port``: the broker's TLS port (default :data:`TLS_PORT`, or as recorded);
+        ``cert_port``: its TLS port for client-certificate nodes (default :data:`CERT_PORT`,
+        or as recorded).  The
         server certificate always covers them plus localhost; adding a host re-issues it with
         the same key.  Raises :class:`ProvisionError` for a bad id or a different existing site."""
         try:
@@ -237,10 +295,14 @@ class Site:
                 raise ProvisionError(f"{self.root} already holds site {record.id!r}, not {site_id!r}")
             record.broker_hosts += [h for h in broker_hosts if h not in record.broker_hosts]
             record.tls_port = tls_port or record.tls_port
+            record.cert_port = cert_port or record.cert_port
         else:
             hosts = list(dict.fromkeys(broker_hosts)) or _default_hosts()
             record = SiteRecord(id=site_id, created=_stamp(now), broker_hosts=hosts,
-                                tls_port=tls_port or TLS_PORT)
+                                tls_port=tls_port or TLS_PORT, cert_port=cert_port or CERT_PORT)
+        if record.cert_port == record.tls_port:
+            raise ProvisionError(f"the client-certificate port must differ from the TLS port "
+                                 f"({record.tls_port})")
         record.broker_owner = self.broker_owner or ""
         record.console_owner = self.console_owner or ""
         self._make_dirs()
@@ -331,23 +393,31 @@ class Site:
 
     # -- nodes -------------------------------------------------------------------------------
     def add_node(self, node_id: str, *, host: str | None = None, rotate: bool = False,
-                 hardware: Path | None = None) -> ProvisionedNode:
+                 hardware: Path | None = None, auth: str | None = None) -> ProvisionedNode:
         """Provision ``node_id`` (idempotent): broker account, HMAC command key, ACL, bundle.
 
         ``host``: the broker address written into the node's config (default: the site's first
         broker host; it must be covered by the server certificate, see :meth:`init`);
-        ``rotate``: issue a new password and command key; ``hardware``: a TOML fragment with the
-        node's devices, remembered for later runs.  A revoked node is re-activated with new
-        credentials."""
+        ``rotate``: issue a new password (or client certificate) and command key; ``hardware``:
+        a TOML fragment with the node's devices, remembered for later runs; ``auth``:
+        "password" or "cert" (None, the default: as recorded, "password" for a new node); a
+        change switches the node over (its old certificate goes into the CRL).  A client
+        certificate is renewed when less than :data:`~firmware.pki.CLIENT_RENEW_DAYS` remain.
+        A revoked node is re-activated with new credentials."""
         try:
             T.check_node_id(node_id)
         except ContractError as exc:
             raise ProvisionError(str(exc)) from exc
+        if auth is not None and auth not in NC.AUTH_MODES:
+            raise ProvisionError(f"auth must be one of {', '.join(NC.AUTH_MODES)}, got {auth!r}")
         record = self.load()
         self._make_dirs()
-        now = _stamp(self._clock())
+        now_dt = self._clock()
+        now = _stamp(now_dt)
         if host is not None:
             self._check_host(record, host)
+        if hardware is not None:
+            NC.load_hardware(hardware)  # validate before issuing anything
         prev = record.nodes.get(node_id)
         created = prev is None
         rotate = rotate or (prev is not None and prev.state == "revoked")
@@ -355,39 +425,126 @@ class Site:
         node.host = host or node.host
         if node.state == "revoked":
             node.state, node.revoked = "active", ""
-        password, new_pw = self._ensure_secret(self.node_password_file(node_id), rotate=rotate)
+        auth = auth or node.auth
+        if auth != node.auth:
+            self._drop_broker_credentials(record, node, now_dt)
+            node.auth = auth
+        password: str | None = None
+        client: tuple[bytes, bytes] | None = None
+        if auth == "password":
+            password, new_cred = self._ensure_secret(self.node_password_file(node_id), rotate=rotate)
+        else:
+            client, new_cred = self._ensure_client_cert(record, node, rotate=rotate, now=now_dt)
         cmd_key, new_key = self._ensure_secret(self.command_key_file(node_id), rotate=rotate,
                                                owner=self.console_owner,
                                                make=lambda: secrets.token_hex(32))
-        issued = new_pw or new_key
+        issued = new_cred or new_key
         if issued or not node.credentials_issued:
             node.credentials_issued = now
         if hardware is not None:
-            NC.load_hardware(hardware)  # validate before keeping it
             write_file(self.node_hardware_file(node_id), Path(hardware).read_bytes(), mode=SECRET_MODE)
         record.nodes[node_id] = node
         self._save(record)
         self._write_shared(record)
-        archive = self._write_bundle(record, node, password=password, command_key=cmd_key)
+        archive = self._write_bundle(record, node, password=password, client=client,
+                                     command_key=cmd_key)
         return ProvisionedNode(node_id, self.bundle_dir(node_id), archive, created, issued)
 
     def revoke_node(self, node_id: str) -> bool:
-        """Remove the node's broker account, command key and bundle; keep it in the registry as
+        """Remove the node's broker account (password, or client certificate: its serial goes
+        into the CRL), its ACL entries, command key and bundle; keep it in the registry as
         revoked.  Returns False if it was already revoked; :class:`ProvisionError` if unknown.
-        The running broker needs a reload (SIGHUP) to refuse new connections."""
+        The running broker needs a reload (SIGHUP) to refuse new connections (connections
+        already open stay until they drop)."""
         record = self.load()
         node = record.nodes.get(node_id)
         if node is None:
             raise ProvisionError(f"no node {node_id!r} in site {record.id}")
         if node.state == "revoked":
             return False
-        node.state, node.revoked = "revoked", _stamp(self._clock())
-        for path in (self.node_password_file(node_id), self.command_key_file(node_id),
+        now = self._clock()
+        node.state, node.revoked = "revoked", _stamp(now)
+        self._drop_broker_credentials(record, node, now)
+        for path in (self.command_key_file(node_id),
                      self.bundle_dir(node_id).with_name(node_id + ".tar.gz")):
             path.unlink(missing_ok=True)
         shutil.rmtree(self.bundle_dir(node_id), ignore_errors=True)
         self._save(record)
         self._write_shared(record)
+        return True
+
+    def _drop_broker_credentials(self, record: SiteRecord, node: NodeRecord,
+                                 now: dt.datetime) -> None:
+        """Delete the node's password or client key/certificate; a certificate's serial goes
+        into the registry's revoked list (the CRL is rewritten by :meth:`_write_shared`)."""
+        if node.cert_serial:
+            self._revoke_serial(record, node, now)
+        for path in (self.node_password_file(node.id), self.node_client_key_file(node.id),
+                     self.node_client_cert_file(node.id)):
+            path.unlink(missing_ok=True)
+
+    @staticmethod
+    def _revoke_serial(record: SiteRecord, node: NodeRecord, now: dt.datetime) -> None:
+        if node.cert_serial not in {r.serial for r in record.revoked_certs}:
+            record.revoked_certs.append(RevokedCert(node.cert_serial, node.id, _stamp(now)))
+        node.cert_serial = node.cert_expires = ""
+
+    def _ensure_client_cert(self, record: SiteRecord, node: NodeRecord, *, rotate: bool,
+                            now: dt.datetime) -> tuple[tuple[bytes, bytes], bool]:
+        """The node's client (key PEM, certificate PEM), issuing them when missing, rotated,
+        not this CA's, or within :data:`~firmware.pki.CLIENT_RENEW_DAYS` of expiry; returns
+        them and whether they are new.  A superseded certificate's serial is revoked."""
+        key_file, cert_file = self.node_client_key_file(node.id), self.node_client_cert_file(node.id)
+        ca_cert = pki.load_cert(self.ca_cert)
+        if not rotate and key_file.exists() and cert_file.exists():
+            cert = pki.load_cert(cert_file)
+            try:
+                cert.verify_directly_issued_by(ca_cert)
+                ours = (pki.cert_common_name(cert) == node.id
+                        and format(cert.serial_number, "x") == node.cert_serial
+                        and pki.load_ec_key(key_file).public_key() == cert.public_key())
+            except (ValueError, TypeError, InvalidSignature, FirmwareError):
+                ours = False
+            fresh = pki.cert_expires(cert) - now > dt.timedelta(days=pki.CLIENT_RENEW_DAYS)
+            if ours and fresh:
+                key_pem = key_file.read_bytes()
+                write_file(key_file, key_pem, mode=SECRET_MODE)  # re-assert the mode
+                return (key_pem, cert_file.read_bytes()), False
+        if node.cert_serial:  # superseded: rotated, renewed, damaged or replaced
+            self._revoke_serial(record, node, now)
+        key, cert = pki.new_client_cert(pki.load_ec_key(self.ca_key), ca_cert, node.id, now=now)
+        key_pem, cert_pem = pki.private_pem(key), pki.cert_pem(cert)
+        write_file(key_file, key_pem, mode=SECRET_MODE)
+        write_file(cert_file, cert_pem, mode=SECRET_MODE)
+        node.cert_serial = format(cert.serial_number, "x")
+        node.cert_expires = _stamp(pki.cert_expires(cert))
+        return (key_pem, cert_pem), True
+
+    def ensure_crl(self, record: SiteRecord | None = None) -> bool:
+        """Write ``broker/crl.pem`` listing the registry's revoked certificates, unless the one
+        there already lists exactly them, is signed by this CA and has more than half its
+        lifetime left (so re-runs change no byte).  Returns True if it was (re)written."""
+        record = record or self.load()
+        now = self._clock()
+        want = {int(r.serial, 16): _parse_stamp(r.revoked) for r in record.revoked_certs}
+        ca_cert = pki.load_cert(self.ca_cert)
+        number = 0
+        if self.crl_file.exists():
+            try:
+                crl = pki.load_crl(self.crl_file)
+                number = pki.crl_number(crl)
+                fresh = (pki.crl_serials(crl) == set(want) and crl.issuer == ca_cert.subject
+                         and crl.is_signature_valid(ca_cert.public_key())
+                         and crl.next_update_utc is not None
+                         and crl.next_update_utc - now > dt.timedelta(days=pki.CRL_DAYS / 2))
+            except FirmwareError:
+                fresh = False
+            if fresh:
+                write_file(self.crl_file, self.crl_file.read_bytes(), owner=self.broker_owner)
+                return False
+        crl = pki.new_crl(pki.load_ec_key(self.ca_key), ca_cert, want.items(), now=now,
+                          number=number + 1)
+        write_file(self.crl_file, pki.crl_pem(crl), owner=self.broker_owner)
         return True
 
     def set_broker_pid_file(self, pid_file: Path | None) -> None:
@@ -408,17 +565,22 @@ class Site:
         """passwd and acl for the broker (from every active node), the console's node key list."""
         console_pw = self.console_password_file.read_text().strip()
         lines = [broker_hash(CONSOLE_USER, console_pw)]
-        for node in record.active_nodes:
+        for node in record.active_with("password"):
             pw_file = self.node_password_file(node)
             if not pw_file.exists():
                 raise ProvisionError(f"node {node} is active but {pw_file} is missing: "
                                      f"run `lobbygate provision node add {node} --rotate`")
             lines.append(broker_hash(node, pw_file.read_text().strip()))
+        for node in record.active_with("cert"):
+            if not self.node_client_cert_file(node).exists():
+                raise ProvisionError(f"node {node} is active but its client certificate is "
+                                     f"missing: run `lobbygate provision node add {node} --rotate`")
         write_file(self.broker_dir / "passwd", "\n".join(lines) + "\n", mode=SECRET_MODE,
                    owner=self.broker_owner)
-        acl = render_acl(record.id, console_user=CONSOLE_USER)
+        acl = render_acl(record.id, console_user=CONSOLE_USER, nodes=record.active_nodes)
         acl += "# provisioned nodes: " + (", ".join(record.active_nodes) or "none") + "\n"
         write_file(self.broker_dir / "acl", acl, mode=SECRET_MODE, owner=self.broker_owner)
+        self.ensure_crl(record)
         write_file(self.console_dir / "ca.crt", self.ca_cert.read_bytes(), owner=self.console_owner)
         write_file(self.console_dir / "nodes.toml", self.render_console_nodes(record),
                    owner=self.console_owner)
@@ -436,22 +598,29 @@ class Site:
                                   "`lobbygate provision` on every node change;\n"
                                   "console.toml includes it (include = [\"nodes.toml\"]).")
 
-    def _write_bundle(self, record: SiteRecord, node: NodeRecord, *, password: str,
-                      command_key: str) -> Path:
+    def _write_bundle(self, record: SiteRecord, node: NodeRecord, *, password: str | None,
+                      client: tuple[bytes, bytes] | None, command_key: str) -> Path:
+        """The bundle: ``password`` for a password node, or ``client`` (key PEM, certificate
+        PEM) for a client-certificate node (both 0600 in the bundle)."""
         hw_file = self.node_hardware_file(node.id)
         hardware = NC.load_hardware(hw_file) if hw_file.exists() else None
+        port = record.cert_port if node.auth == "cert" else record.tls_port
         conf = NC.render_node_config(site=record.id, node=node.id, host=node.host,
-                                     port=record.tls_port, hardware=hardware)
+                                     port=port, hardware=hardware, auth=node.auth)
         header = (f"lobbygate node {node.id} of site {record.id}, written by `lobbygate provision`.\n"
                   f"Install: sudo firmware/install-node.sh --bundle {node.id}.tar.gz")
         files = {
             NC.CONFIG_FILE: BundleFile.public(dumps(conf, header=header)),
-            NC.PASSWORD_FILE: BundleFile.secret(password + "\n"),
             NC.COMMAND_KEY_FILE: BundleFile.secret(command_key + "\n"),
             NC.CA_FILE: BundleFile.public(self.ca_cert.read_bytes()),
             NC.SIGNING_PUBLIC_KEY_FILE: BundleFile.public(self.signing_public_key.read_bytes()),
             NC.UNIT_FILE: BundleFile.public((_UNITS / NC.UNIT_FILE).read_bytes()),
         }
+        if client is not None:
+            files[NC.CLIENT_KEY_FILE] = BundleFile.secret(client[0])
+            files[NC.CLIENT_CERT_FILE] = BundleFile.secret(client[1])
+        else:
+            files[NC.PASSWORD_FILE] = BundleFile.secret((password or "") + "\n")
         return write_bundle(self.bundle_dir(node.id), files)
 
     # -- reading credentials (tests, the console installer) ----------------------------------

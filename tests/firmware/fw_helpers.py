@@ -13,6 +13,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 SITE_ID = "oak-court"
 NODES = ("lobby", "gate", "cabinet")
+#: Nodes the tls_site fixture provisions with client certificates (``--auth cert``).
+CERT_NODES = ("door-1", "door-2")
 FIXED_NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 
 
@@ -20,12 +22,14 @@ class Session:
     """One MQTT client over TLS: connect and wait for CONNACK, publish/subscribe and wait for the
     acknowledgement, keeping the reason codes (MQTT 5 carries "not authorized" in them)."""
 
-    def __init__(self, port: int, *, username: str, password: str, ca_file: Path,
-                 protocol: int = mqtt.MQTTv311, host: str = "localhost") -> None:
+    def __init__(self, port: int, *, username: str, password: str | None, ca_file: Path,
+                 protocol: int = mqtt.MQTTv311, host: str = "localhost",
+                 certfile: Path | None = None, keyfile: Path | None = None) -> None:
         self.port, self.host = port, host
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol)
         self.client.username_pw_set(username, password)
-        self.client.tls_set(ca_certs=str(ca_file))
+        self.client.tls_set(ca_certs=str(ca_file), certfile=str(certfile) if certfile else None,
+                            keyfile=str(keyfile) if keyfile else None)
         self._cond = threading.Condition()
         self.connack: object = None
         self.pubacks: dict[int, object] = {}
@@ -80,6 +84,17 @@ class Session:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def foreign_client_cert(tmp_path: Path, node: str) -> tuple[Path, Path]:
+    """A client certificate for ``node`` (same CN) issued by another site's CA: (cert, key)."""
+    from firmware import pki
+    ca_key, ca_cert = pki.new_ca("elsewhere", now=FIXED_NOW)
+    key, cert = pki.new_client_cert(ca_key, ca_cert, node, now=dt.datetime.now(dt.timezone.utc))
+    cert_file, key_file = tmp_path / f"foreign-{node}.crt", tmp_path / f"foreign-{node}.key"
+    cert_file.write_bytes(pki.cert_pem(cert))
+    key_file.write_bytes(pki.private_pem(key))
+    return cert_file, key_file
 
 
 def other_ca(tmp_path: Path) -> Path:

@@ -1,6 +1,7 @@
 """The deploy path end to end: a node provisioned with `lobbygate provision node add`, run as
 `lobbygate node --config <bundle>/node.toml` (a real process), reaches the real broker over TLS
-with its bundle's credentials and shows as online to the console; after `provision node revoke`
+with its bundle's credentials (a password, or a client certificate) and shows as online to the
+console; after `provision node revoke`
 and a restart it no longer can."""
 
 from __future__ import annotations
@@ -82,6 +83,20 @@ def test_provisioned_node_comes_online_on_the_console_over_tls(tls_site, tmp_pat
     try:
         with _console(tls_site) as console:
             assert console.wait_for(_online("lobby"), timeout_s=15), node.stop()
+    finally:
+        node.stop()
+
+
+def test_cert_node_comes_online_on_the_console_with_its_client_certificate(tls_site, tmp_path):
+    hw = tmp_path / "hw.toml"
+    hw.write_text('[gpio]\npin_factory = "mock"\n')
+    assert provision.main(["node", "add", "door-1", "--dir", str(tls_site.dir), "--hardware", str(hw)]) == 0
+    conf = _card_copy(tls_site, "door-1", tmp_path)
+    assert not (conf.parent / "mqtt.password").exists()
+    node = NodeProcess(conf)
+    try:
+        with _console(tls_site) as console:
+            assert console.wait_for(_online("door-1"), timeout_s=15), node.stop()
     finally:
         node.stop()
 

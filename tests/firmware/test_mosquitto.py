@@ -3,9 +3,10 @@
 import threading
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firmware.mosquitto import password_line, render_acl
+from firmware.mosquitto import BrokerError, TlsListener, password_line, render_acl
 
 
 def _connect_rc(broker, username, password):
@@ -51,3 +52,18 @@ def test_acl_grants_nodes_by_username_never_client_id():
     assert "%u" in acl and "%c" not in acl
     assert "pattern read lobbygate/v1/s1/%u/cmd/#" in acl
     assert "pattern write lobbygate/v1/s1/%u/event/#" in acl
+
+
+def test_acl_with_a_node_list_grants_rights_only_to_those_nodes():
+    acl = render_acl("s1", nodes=["lobby"])
+    assert "pattern" not in acl
+    assert "user lobby\ntopic write lobbygate/v1/s1/lobby/status\n" in acl
+    assert "topic read lobbygate/v1/s1/lobby/cmd/#" in acl
+    assert [line for line in acl.splitlines() if line.startswith("user ")] == ["user console", "user lobby"]
+
+
+def test_identity_and_crl_options_need_require_certificate(tmp_path):
+    listener = TlsListener(cafile=tmp_path / "ca", certfile=tmp_path / "c", keyfile=tmp_path / "k",
+                           use_identity_as_username=True, crlfile=tmp_path / "crl.pem")
+    with pytest.raises(BrokerError, match="require_certificate"):
+        listener.lines()

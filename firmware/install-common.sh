@@ -92,12 +92,18 @@ install_release() {
 }
 
 # install_unit FILE -- copy a systemd unit into place (only if it changed) and enable it.
+# True when systemd is the running init (false in a chroot building an SD-card image, where
+# units are installed and enabled for the first boot but nothing is reloaded or started).
+systemd_running() {
+  [ -d /run/systemd/system ]
+}
+
 install_unit() {
   local file="$1" name
   name="$(basename "$file")"
   if ! cmp -s "$file" "$UNIT_DIR/$name"; then
     install -m 0644 "$file" "$UNIT_DIR/$name"
-    systemctl daemon-reload
+    if systemd_running; then systemctl daemon-reload; fi
   fi
   systemctl enable "$name" >/dev/null 2>&1 || systemctl enable "$name"
 }

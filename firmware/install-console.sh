@@ -61,7 +61,9 @@ systemctl enable mosquitto.service >/dev/null 2>&1 || true
 install_unit "$here/systemd/lobbygate-console.service"
 
 # 7. Start (or restart onto the new configuration / release).
-if [ "$start" -eq 1 ]; then
+if [ "$start" -eq 1 ] && ! systemd_running; then
+  log "systemd is not running (a chroot?): units enabled for the next boot, nothing started"
+elif [ "$start" -eq 1 ]; then
   systemctl restart mosquitto.service
   systemctl restart lobbygate-console.service
   systemctl is-active --quiet lobbygate-console.service && log "lobbygate-console is running"

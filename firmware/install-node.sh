@@ -33,7 +33,7 @@ need_root
 [ -z "$bundle" ] || [ -f "$bundle" ] || die "no bundle file $bundle"
 
 # 1. Debian packages: Python, venv, and GPIO access through lgpio where the archive has it.
-pkgs=(python3 python3-venv python3-pip ca-certificates)
+pkgs=(python3 python3-venv python3-pip ca-certificates udev)  # udev: the stable /dev/lobbygate names
 apt_available python3-lgpio && pkgs+=(python3-lgpio)
 apt_install "${pkgs[@]}"
 
@@ -96,7 +96,9 @@ if [ "$boot" -eq 1 ]; then
 fi
 
 # 7. Start (or restart onto the new release / bundle).
-if [ "$start" -eq 1 ] && [ -f "$ETC/node.toml" ]; then
+if [ "$start" -eq 1 ] && ! systemd_running; then
+  log "systemd is not running (a chroot?): the unit is enabled for the next boot, not started"
+elif [ "$start" -eq 1 ] && [ -f "$ETC/node.toml" ]; then
   systemctl restart lobbygate-node.service
   systemctl is-active --quiet lobbygate-node.service && log "lobbygate-node is running"
 fi

@@ -167,7 +167,7 @@ def test_boot_config_replaces_its_block_and_keeps_the_rest(tmp_path):
 
 # -- installers -------------------------------------------------------------------------------
 
-SCRIPTS = ["install-node.sh", "install-console.sh", "install-common.sh"]
+SCRIPTS = ["install-node.sh", "install-console.sh", "install-common.sh", "check-in-chroot.sh"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

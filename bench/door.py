@@ -133,8 +133,9 @@ def send_paced(lines: tuple[Any, Any], bits: str, *, pulse_s: float = 50e-6,
     longest = 0.0
     for n, bit in enumerate(bits):
         t = start + n * interval_s
-        if t - time.monotonic() > spin_s:
-            time.sleep(t - time.monotonic() - spin_s)
+        ahead = t - time.monotonic()
+        if ahead > spin_s:
+            time.sleep(ahead - spin_s)
         while time.monotonic() < t:
             pass
         pin = lines[int(bit)]

@@ -3,7 +3,7 @@ and down.
 
 A real Mosquitto (firmware.mosquitto.MosquittoBroker) and a real edge.node.Node built from a node
 config whose ``[door]`` table has a Wiegand reader (D0/D1 on MockFactory pins, ``eof_intervals
-= 3``) and an RDM6300 reader (a pty pair carrying real frames), a fail-secure lock relay and a
+= 3`` or ``--eof-intervals``) and an RDM6300 reader (a pty pair carrying real frames), a fail-secure lock relay and a
 door contact; 100,000 credentials in the node's credential cache (loaded at start, as after a
 reboot). For each broker state (``broker_up``: connected; ``broker_down``: broker stopped, the
 node reconnecting in the background) and each reader, ``--reads`` granted reads, one at a time:
@@ -19,6 +19,7 @@ node reconnecting in the background) and each reader, ``--reads`` granted reads,
 ``lookup_p99_ms``: CredentialSet.lookup over ``--lookups`` random keys at 100,000 credentials.
 
     python bench/door_latency.py [--reads 2000] [--interval-ms 1.0] [--credentials 100000]
+                                 [--eof-intervals 3.0]
 
 Readable lines first, then one JSON object on the last line.
 """
@@ -135,7 +136,8 @@ def snapshot(n: int) -> SyncSnapshot:
                         data={"format": 1, "timezone": "Asia/Shanghai", "credentials": creds})
 
 
-def node_config(broker: MosquittoBroker, work: Path, name: str, rdm_port: str) -> Any:
+def node_config(broker: MosquittoBroker, work: Path, name: str, rdm_port: str,
+                eof_intervals: float = 3.0) -> Any:
     creds = broker.credentials(NODE)
     return parse_config({
         "node": {"id": NODE, "site": SITE, "journal": str(work / f"{name}-journal.db"),
@@ -148,7 +150,7 @@ def node_config(broker: MosquittoBroker, work: Path, name: str, rdm_port: str) -
                  "cache": str(work / "credentials.json"), "lock": {"pin": LOCK},
                  "inputs": {"contact": {"pin": CONTACT}},
                  "readers": [{"name": "wg", "kind": "wiegand", "d0": D0, "d1": D1,
-                              "eof_intervals": 3.0},
+                              "eof_intervals": eof_intervals},
                              {"name": "em", "kind": "rdm6300", "port": rdm_port}]},
     }, base_dir=work)
 
@@ -223,11 +225,12 @@ def run_reads(kind: str, reads: int, factory: MockFactory, rdm: Rdm6300Simulator
 
 
 def run_node(broker: MosquittoBroker, work: Path, name: str, reads: int, interval_s: float,
-             n_creds: int, *, connected: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+             n_creds: int, *, connected: bool, eof_intervals: float = 3.0
+             ) -> tuple[dict[str, Any], dict[str, Any]]:
     factory = MockFactory(pin_class=LockWatchPin)
     pty = PtyPair().open()
-    node = edge.node.Node(node_config(broker, work, name, pty.device_path), pin_factory=factory,
-                          drain_s=0.5)
+    node = edge.node.Node(node_config(broker, work, name, pty.device_path, eof_intervals),
+                          pin_factory=factory, drain_s=0.5)
     try:
         t0 = time.perf_counter()
         node.start()
@@ -270,6 +273,9 @@ def main() -> None:
     ap.add_argument("--reads", type=int, default=2000, help="granted reads per reader and broker state")
     ap.add_argument("--interval-ms", type=float, default=1.0, help="Wiegand bit interval, ms (SIA 0.2-20)")
     ap.add_argument("--credentials", type=int, default=100_000, help="credentials on the node")
+    ap.add_argument("--eof-intervals", type=float, default=3.0,
+                    help="the Wiegand reader's eof_intervals (default 3; the end-of-frame wait "
+                         "is at least that many bit intervals by construction)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     edge.node.DoorExtension = TimedDoor      # the node builds its door from [door] with this class
@@ -283,13 +289,15 @@ def main() -> None:
         print(f"{args.credentials} credentials cached on the node in {time.perf_counter() - t0:.1f} s")
         broker = MosquittoBroker(directory=work / "broker", site=SITE, nodes=[NODE]).start()
         out: dict[str, Any] = {"bench": "door_latency", "credentials": args.credentials,
+                               "eof_intervals": args.eof_intervals,
                                "wiegand": {}, "rdm6300": {}}
         try:
             for state, connected in (("broker_up", True), ("broker_down", False)):
                 if not connected:
                     broker.stop()
                 res, extra = run_node(broker, work, state, args.reads, interval_s,
-                                      args.credentials, connected=connected)
+                                      args.credentials, connected=connected,
+                                      eof_intervals=args.eof_intervals)
                 for kind, r in res.items():
                     out[kind][state] = r
                     print(f"{kind:8s} {state:11s}: {r['reads']} reads; end of frame p50 "

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 DEFAULT_GAP_S = 0.025
 #: A frame longer than this is line noise; the rest of it is dropped (and counted once).
 MAX_BITS = 64
+#: The reader thread wakes this long after an open frame's end-of-frame deadline (seconds).
+WAKE_MARGIN_S = 0.00005
 #: Key codes: 0-9 are digits, then these two.
 KEY_STAR = 10
 KEY_HASH = 11
@@ -501,12 +503,15 @@ class WiegandReader:
     # -- the thread -----------------------------------------------------------------------------
 
     def _wait_s(self) -> float:
-        """Until just after the open frame's deadline, at most ``poll_s`` (lock held)."""
+        """Until :data:`WAKE_MARGIN_S` after the open frame's deadline, at most ``poll_s`` (lock
+        held). Woken before the deadline (a wait can end a little early), the thread waits
+        again for what is left, never a fixed slice: that slice (formerly 0.5 ms, plus a
+        0.2 ms margin) was up to ~0.7 bit intervals of the end-of-frame wait at 1 ms/bit."""
         deadline = self._decoder.deadline_us
         if deadline is None:
             return self._poll_s
         remaining_s = (deadline - self._now_us()) / 1_000_000
-        return min(self._poll_s, max(remaining_s + 0.0002, 0.0005))
+        return min(self._poll_s, max(remaining_s + WAKE_MARGIN_S, WAKE_MARGIN_S))
 
     def _run(self) -> None:
         while True:

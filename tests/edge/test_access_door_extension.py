@@ -18,7 +18,7 @@ from edge_helpers import SITE, SessionProbe, command, events, node_config
 from firmware.mosquitto import MosquittoBroker
 from firmware.probe import MqttProbe, wait_until
 from hardware.sim import SimFactory, WiegandSimulator, pin_state, press
-from mqtt_topics import SyncSnapshot
+from mqtt_topics import CommandResult, SyncSnapshot
 from mqtt_topics import topics as T
 
 D0, D1, LOCK, CONTACT = 5, 6, 22, 17
@@ -148,6 +148,47 @@ def test_remote_unlock_command_unlocks_and_records_the_operator(
     assert (remote.data["action"], remote.data["by"], remote.data["cmd_id"]) == \
         ("unlock", "tester", cmd.cmd_id)
     assert pin_state(factory, LOCK)
+
+
+def _result(probe: MqttProbe, cmd_id: str) -> CommandResult:
+    found: list[CommandResult] = []
+
+    def arrived(ms: list) -> bool:  # type: ignore[type-arg]
+        found[:] = [r for r in (CommandResult.from_json(m.payload) for m in ms
+                                if m.topic.endswith("/lobby/cmd_result")) if r.cmd_id == cmd_id]
+        return bool(found)
+    assert probe.wait_for(arrived), f"no cmd_result for {cmd_id}"
+    return found[0]
+
+
+def test_hold_open_keeps_the_door_unlocked_until_release(
+        broker, console, probe, tmp_path, factory, start_node) -> None:
+    node, door = start_door(start_node, broker, tmp_path, factory)
+    assert node.bridge.wait_ready(10)
+    hold = command("lobby", "door.hold_open", int(time.time() * 1000),
+                   args={"door": "lobby", "seconds": 1800})
+    assert console.publish(T.command(SITE, "lobby", "door.hold_open"), hold.to_json())
+    assert _result(probe, hold.cmd_id).ok
+    assert pin_state(factory, LOCK)
+    release = command("lobby", "door.release", int(time.time() * 1000), args={"door": "lobby"})
+    assert console.publish(T.command(SITE, "lobby", "door.release"), release.to_json())
+    assert _result(probe, release.cmd_id).ok
+    assert wait_until(lambda: not pin_state(factory, LOCK))
+    assert probe.wait_for(lambda ms: len(events(ms, "door.remote")) >= 2)
+    actions = [(e.data["action"], e.data["by"]) for e in events(probe.messages, "door.remote")]
+    assert actions == [("hold_open", "tester"), ("release", "tester")]
+
+
+@pytest.mark.parametrize("args", [{}, {"seconds": 2 * 24 * 3600}, {"seconds": 60, "door": "gate"}])
+def test_hold_open_without_a_valid_time_or_for_another_door_is_refused(
+        broker, console, probe, tmp_path, factory, start_node, args) -> None:
+    node, door = start_door(start_node, broker, tmp_path, factory)
+    assert node.bridge.wait_ready(10)
+    hold = command("lobby", "door.hold_open", int(time.time() * 1000), args=args)
+    assert console.publish(T.command(SITE, "lobby", "door.hold_open"), hold.to_json())
+    result = _result(probe, hold.cmd_id)
+    assert not result.ok and result.error
+    assert not pin_state(factory, LOCK)
 
 
 def test_fail_safe_maglock_is_locked_before_node_started_and_after_stop(

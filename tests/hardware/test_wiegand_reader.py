@@ -14,7 +14,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from hardware import DigitalInput, HardwareError, PinConfigError
-from hardware.readers import CardRead, WiegandFrameError, WiegandReader
+from hardware.readers import CardRead, WiegandFrameError, WiegandReader, encode_card
+from hardware.readers.wiegand import WAKE_MARGIN_S
 from hardware.sim import SimFactory, SimTicks, WiegandSimulator
 from hardware.sim.wiegand import SIA_INTERVAL_US, SIA_PULSE_US
 
@@ -198,3 +199,19 @@ def test_eof_intervals_option_still_decodes_through_the_reader(factory, cards) -
         sim.present_card(124, 4568)
         reads = cards.wait(2)
     assert [(r.facility, r.number) for r in reads] == [(123, 4567), (124, 4568)]
+
+
+def test_reader_thread_wakes_right_after_the_end_of_frame_deadline(factory, cards) -> None:
+    # a wait that ends just before the deadline must not be followed by a fixed slice (it was
+    # 0.5 ms: half a bit interval at 1 ms/bit added to the end-of-frame wait)
+    with reader(factory, cards, eof_intervals=3) as r:
+        WiegandSimulator(factory, D0, D1).send_bits(encode_card(123, 4567), idle_after=False)
+        with r._cond:
+            deadline = r._decoder.deadline_us
+            assert deadline is not None
+            factory.sim_ticks.advance_us(deadline - r._now_us() - 10)     # 10 µs before it
+            assert r._wait_s() <= 10e-6 + WAKE_MARGIN_S + 1e-6
+            assert WAKE_MARGIN_S <= 0.0001
+        factory.sim_ticks.advance_us(20)                                  # past it: closed
+        [read] = cards.wait(1)
+    assert (read.facility, read.number) == (123, 4567)

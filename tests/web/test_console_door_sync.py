@@ -147,3 +147,49 @@ def test_changes_made_while_disconnected_are_published_on_connect(config, broker
         assert wait_until(lambda: pin_state(factory, LOCK), timeout_s=5)
     finally:
         svc.stop()
+
+
+def _last_command(services: ConsoleServices, action: str):  # type: ignore[no-untyped-def]
+    return next(r for r in services.commands.recent(20) if r.action == action)
+
+
+def test_hold_open_and_release_from_the_board_reach_the_node_and_report_ok(
+        live_client, live_services, door_node) -> None:
+    node, door, factory = door_node
+    post_form(live_client, "/credentials/new", "/credentials/new", {
+        "credential_id": "c-1", "cards": "w26:1:2", "kind": "staff", "doors": "*", "enabled": "y"})
+    assert wait_until(lambda: door.counters()["snapshots_applied"] >= 1, timeout_s=10)
+    WiegandSimulator(factory, D0, D1).present_card(1, 2)       # the door reports: on the board
+    assert wait_until(lambda: _kinds(live_services, "door.granted"), timeout_s=10)
+    resp = post_form(live_client, "/doors", "/doors/lobby/hold-open",
+                     {"reason": "业主搬家", "minutes": "30"})
+    assert resp.status_code == 303
+    hold = _last_command(live_services, "door.hold_open")
+    assert live_services.commands.wait(hold.cmd_id, timeout_s=10).state == "ok"
+    assert live_client.get(f"/doors/commands/{hold.cmd_id}").json["state"] == "ok"
+    assert pin_state(factory, LOCK)
+    post_form(live_client, "/doors", "/doors/lobby/release", {"reason": "搬完了"})
+    release = _last_command(live_services, "door.release")
+    assert live_services.commands.wait(release.cmd_id, timeout_s=10).state == "ok"
+    assert wait_until(lambda: not pin_state(factory, LOCK), timeout_s=5)
+
+
+def test_a_schedule_change_on_the_console_reaches_the_node(live_client, live_services,
+                                                           door_node) -> None:
+    node, door, factory = door_node
+    assert post_form(live_client, "/credentials/new", "/credentials/new", {
+        "credential_id": "c-1", "cards": "w26:1:2", "kind": "staff", "doors": "*",
+        "enabled": "y"}).status_code == 303
+    from web.access.schedule_model import validate_schedule
+
+    closed, _ = validate_schedule({"schedule_id": "never"})       # no interval on any day
+    live_services.schedules.save(closed, by="admin1", create=True)
+    record = live_services.credentials.get("c-1").with_changes(schedule="never")
+    live_services.credentials.save(record, by="admin1", create=False)
+    assert live_services.publish_credentials()
+    assert wait_until(lambda: door.counters()["snapshots_applied"] >= 2, timeout_s=10)
+    assert "never" in door.decider.credentials.schedules
+    WiegandSimulator(factory, D0, D1).present_card(1, 2)
+    assert wait_until(lambda: _kinds(live_services, "door.denied"), timeout_s=10)
+    [denied] = _kinds(live_services, "door.denied")
+    assert denied.data["reason"] == "outside_schedule" and not pin_state(factory, LOCK)

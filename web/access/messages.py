@@ -6,7 +6,8 @@ from typing import Any, Mapping
 
 from flask_babel import lazy_gettext as _l
 
-__all__ = ["PROBLEMS", "FIELD_LABELS", "KIND_LABELS", "problem_text"]
+__all__ = ["PROBLEMS", "FIELD_LABELS", "KIND_LABELS", "COMMAND_STATE_LABELS",
+           "DOOR_ACTION_LABELS", "problem_text"]
 
 PROBLEMS: Mapping[str, Any] = {
     "required": _l("Required."),
@@ -30,10 +31,16 @@ PROBLEMS: Mapping[str, Any] = {
     "too_many_rows": _l("Too many rows; the rest of the file was not read."),
     "extra_cells": _l("The row has more cells than the header."),
     "duplicate_row": _l("This id appears on an earlier row too."),
+    "unknown_schedule": _l("No schedule has this name; add it under Schedules first."),
+    "bad_interval": _l("Write times as HH:MM-HH:MM, e.g. 08:00-12:00 13:30-18:00."),
+    "empty_interval": _l("An interval must not start and end at the same minute (00:00-24:00 is the whole day)."),
+    "bad_date": _l("Not a date (YYYY-MM-DD)."),
+    "schedule_taken": _l("A schedule with this name already exists."),
 }
 
 FIELD_LABELS: Mapping[str, Any] = {
     "credential_id": _l("Credential id"),
+    "id": _l("Credential id"),                 # the CSV column
     "cards": _l("Card numbers"),
     "holder": _l("Holder"),
     "unit": _l("Unit"),
@@ -53,6 +60,20 @@ KIND_LABELS: Mapping[str, Any] = {
     "tenant": _l("Tenant"),
     "staff": _l("Staff"),
     "contractor": _l("Contractor (renovation pass)"),
+}
+
+#: What became of a remote door command (web.commands states).
+COMMAND_STATE_LABELS: Mapping[str, Any] = {
+    "pending": _l("Waiting for the node"),
+    "ok": _l("Done"),
+    "failed": _l("Failed"),
+    "expired": _l("Expired (no answer)"),
+}
+
+DOOR_ACTION_LABELS: Mapping[str, Any] = {
+    "door.unlock": _l("Remote unlock"),
+    "door.hold_open": _l("Hold open"),
+    "door.release": _l("Release"),
 }
 
 

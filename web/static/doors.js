@@ -37,3 +37,34 @@
   });
   window.addEventListener("pagehide", function () { source.close(); });
 })();
+
+// Remote commands: a pending command's result (ok / failed / expired) is asked for about once
+// a second until it is settled, so the board shows it without a reload.
+(function () {
+  "use strict";
+  if (!window.fetch) { return; }
+  function follow(cell) {
+    var url = cell.getAttribute("data-cmd-url");
+    function ask() {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
+        .then(function (msg) {
+          cell.textContent = msg.state_label;
+          cell.setAttribute("data-state", msg.state);
+          cell.setAttribute("data-cmd-state", msg.state);
+          if (msg.error) {
+            var err = document.createElement("span");
+            err.className = "muted";
+            err.setAttribute("data-cmd-error", "");
+            err.textContent = " " + msg.error;
+            cell.parentNode.appendChild(err);
+          }
+          if (msg.state === "pending") { setTimeout(ask, 1000); }
+        })
+        .catch(function () { setTimeout(ask, 3000); });
+    }
+    setTimeout(ask, 500);
+  }
+  var cells = document.querySelectorAll("[data-cmd-url]");
+  for (var i = 0; i < cells.length; i++) { follow(cells[i]); }
+})();

@@ -14,7 +14,8 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from ..access.messages import KIND_LABELS
 from ..access.model import KINDS
 
-__all__ = ["CredentialForm", "ImportForm", "UnlockForm", "MAX_REASON_CHARS"]
+__all__ = ["CredentialForm", "ImportForm", "UnlockForm", "HoldOpenForm", "ReleaseForm",
+           "HOLD_MINUTES", "MAX_REASON_CHARS"]
 
 MAX_REASON_CHARS = 200
 
@@ -49,4 +50,30 @@ class ImportForm(FlaskForm):
 class UnlockForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[
         DataRequired(message=_l("Say why the door is opened remotely.")),
+        Length(max=MAX_REASON_CHARS, message=_l("At most %(max)d characters.", max=MAX_REASON_CHARS))])
+
+
+#: Hold-open durations offered on the doors board, minutes (the node refuses more than its
+#: ``max_hold_s``, 24 h by default).
+HOLD_MINUTES = (15, 30, 60, 120, 240, 480, 720)
+
+
+def _hold_choices() -> list[tuple[int, Any]]:
+    return [(m, _l("%(n)d min", n=m) if m < 60 else _l("%(n)d h", n=m // 60)) for m in HOLD_MINUTES]
+
+
+class HoldOpenForm(UnlockForm):
+    """Hold a door open (unlocked) for ``minutes``, with a reason."""
+
+    reason = StringField(_l("Reason"), validators=[
+        DataRequired(message=_l("Say why the door is held open.")),
+        Length(max=MAX_REASON_CHARS, message=_l("At most %(max)d characters.", max=MAX_REASON_CHARS))])
+    minutes = SelectField(_l("For"), choices=_hold_choices, coerce=int, default=60)
+
+
+class ReleaseForm(UnlockForm):
+    """End a hold-open (the door locks again), with a reason."""
+
+    reason = StringField(_l("Reason"), validators=[
+        DataRequired(message=_l("Say why the hold-open ends.")),
         Length(max=MAX_REASON_CHARS, message=_l("At most %(max)d characters.", max=MAX_REASON_CHARS))])

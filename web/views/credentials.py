@@ -66,8 +66,10 @@ def index() -> ResponseReturnValue:
 
 def _form_page(form: CredentialForm, *, credential_id: str | None, has_pin: bool = False,
                status: int = 200) -> ResponseReturnValue:
+    svc = console().services
     return render_template("credential_form.html", form=form, credential_id=credential_id,
-                           has_pin=has_pin), status
+                           has_pin=has_pin, schedule_ids=svc.schedules.ids(),
+                           enrol_nodes=[n.node for n in svc.nodes.list()]), status
 
 
 def _apply_problems(form: CredentialForm, errors: dict[str, list[str]]) -> None:
@@ -101,6 +103,9 @@ def _from_form(form: CredentialForm, *, current_pin: str | None):  # type: ignor
     record, errors = validate(values)
     for name, codes in bad_times.items():
         errors.setdefault(name, []).extend(codes)
+    if record is not None and record.schedule \
+            and not console().services.schedules.exists(record.schedule):
+        errors.setdefault("schedule", []).append("unknown_schedule")
     return (None if errors else record), errors
 
 
@@ -247,10 +252,17 @@ def import_csv() -> ResponseReturnValue:
         form.file.errors = [_("The file is not valid CSV: %(problem)s", problem=str(exc))]
         return render_template("credential_import.html", form=form, report=None,
                                columns=COLUMNS), 400
-    taken, added, updated = store.import_records(plan.records, by=g.user.username)
+    known_schedules = set(st.services.schedules.ids())
+    unscheduled = [(row, r) for row, r in plan.records
+                   if r.schedule is not None and r.schedule not in known_schedules]
+    records = [(row, r) for row, r in plan.records
+               if r.schedule is None or r.schedule in known_schedules]
+    taken, added, updated = store.import_records(records, by=g.user.username)
     problems = [{"row": p.row, "id": p.credential_id,
                  "field": str(FIELD_LABELS.get(p.field, p.field)), "problem": problem_text(p.code)}
                 for p in plan.problems]
+    problems += [{"row": row, "id": r.credential_id, "field": str(FIELD_LABELS["schedule"]),
+                  "problem": problem_text("unknown_schedule")} for row, r in unscheduled]
     problems += [{"row": row, "id": plan.ids.get(row, ""), "field": str(FIELD_LABELS["cards"]),
                   "problem": problem_text(code)} for row, code in taken.items()]
     problems.sort(key=lambda p: p["row"])

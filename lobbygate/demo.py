@@ -2,21 +2,26 @@
 
 It starts, for real: a Mosquitto broker (generated config with passwords and an ACL by user
 name, on a free loopback port), the console (``lobbygate console`` as a child process served by
-waitress, with a site signing key and a database seeded with units, residents and door
-credentials through the console's own stores) and four nodes whose wires are simulated at the
-lowest layer only (see :mod:`lobbygate.demo_nodes` and :mod:`lobbygate.demo_wiring`): ``lobby``
-(door, intercom panel with a visitor-invite scanner, patrol check-point), ``gate`` (door/barrier,
-goods-pass scanner with the guard's buttons, check-point), ``desk`` (key cabinet) and ``plant``
-(a real pymodbus server acting as three meters, check-point). Simulated people use them
-(:mod:`lobbygate.demo_activity`). It prints the console's address and the admin log-in it created
-(a fresh random password; there is no default one). Ctrl-C (or SIGTERM) stops everything it
-started, by PID.
+waitress, with a site signing key and a database seeded through the console's own stores, see
+:mod:`lobbygate.demo_seed`: units, residents, door credentials, the key register, meters with
+demo history, the patrol plan, goods passes, a visitor invite, the watchlist) and four nodes
+whose wires are simulated at the lowest layer only (see :mod:`lobbygate.demo_nodes` and
+:mod:`lobbygate.demo_wiring`): ``lobby`` (door, intercom panel with a visitor-invite scanner,
+patrol check-point), ``gate`` (door/barrier, goods-pass scanner with the guard's buttons,
+check-point), ``desk`` (key cabinet) and ``plant`` (a real pymodbus server acting as three
+meters, check-point). Simulated people use them
+(:mod:`lobbygate.demo_activity`), with the passes and invites they show issued at the console
+(:mod:`lobbygate.demo_desk`). It prints the console's address and the log-ins it created (admin,
+desk, guard, patrol; fresh random passwords, there is no default one). Ctrl-C (or SIGTERM) stops
+everything it started, by PID.
 
 ``lobbygate demo --check`` does the same headless, drives one scripted scenario (a door granted
 and one denied once the credential snapshot has arrived, at both doors; an intercom call; a
-visitor invite; a goods pass released; patrol taps; a card at the key cabinet; meter totals; a
-signed door command carried out and an unsigned one refused), then exits 0 only if every event the
-nodes journaled is in the console's store exactly once, and prints one summary line.
+visitor invite; a goods pass released; the patrol route tapped; keys taken from and returned to
+the cabinet; meter totals; a signed door command carried out and an unsigned one refused), checks
+what the console made of it (a key loan, a meter reading, a running then completed patrol round,
+the pass released), then exits 0 only if every event the nodes journaled is in the console's
+store exactly once, and prints one summary line.
 """
 
 from __future__ import annotations
@@ -43,15 +48,16 @@ from firmware.mosquitto import MosquittoBroker, free_port
 from firmware.probe import wait_until
 
 from .demo_activity import DemoActivity
+from .demo_desk import DemoDesk
 from .demo_nodes import METERS, NODE_IDS, node_data
-from .demo_people import CARDS, UNITS
+from .demo_people import STAFF_USERS
+from .demo_seed import SEEDED_BY, SeedResult, meter_register, seed_console
 from .demo_wiring import NodeWiring, wait_serial_open
 
 log = logging.getLogger("lobbygate.demo")
 
 SITE = "demo"
 ADMIN = "admin"
-SEEDED_BY = "demo"
 
 
 def _write_secret(path: Path, data: str | bytes) -> Path:
@@ -66,36 +72,13 @@ def _write_secret(path: Path, data: str | bytes) -> Path:
 
 # -- the console's starting data -------------------------------------------------------------------
 
-def _seed_console(services: Any) -> int:
+def _seed_console(services: Any) -> SeedResult:
     """Put the demo site's starting data into the console database through the production
-    stores (``services``: an opened :class:`web.services.ConsoleServices`, no ingest): the units
-    and their residents, then the door credentials of :mod:`lobbygate.demo_people`. Records
-    already there are left alone, so a kept ``--dir`` is seeded once. Returns the credentials
-    snapshot version (what the doors must reach before they decide from it).
-
-    More features add their seed data here (keys, meters, patrol plans, visitors, passes)."""
-    from web.access.model import CredentialRecord
-    from web.audit import AuditLog
-    from web.units import parse_unit
-
-    units = credentials = 0
-    for u in UNITS:
-        if services.units.get(u.code) is None:
-            unit = parse_unit({"building": u.building, "number": u.number, "vacant": u.vacant,
-                               "residents": [{"name": n, "phone": p, "relation": r}
-                                             for n, p, r in u.residents]})
-            services.units.save(unit, by=SEEDED_BY, create=True)
-            units += 1
-    for c in CARDS:
-        if services.credentials.get(c.credential_id) is None:
-            services.credentials.save(CredentialRecord(
-                credential_id=c.credential_id, cards=(c.key,), doors=c.doors, holder=c.holder,
-                unit=c.unit, kind=c.kind, enabled=c.enabled), by=SEEDED_BY, create=True)
-            credentials += 1
-    if units or credentials:
-        AuditLog(services.db).open().record("demo.seed", user=SEEDED_BY, target="console",
-                                            detail=f"{units} units, {credentials} credentials")
-    return int(services.credentials.version())
+    stores (``services``: an opened :class:`web.services.ConsoleServices`, no ingest, with the
+    site signing key): see :func:`lobbygate.demo_seed.seed_console`. Parts already there are
+    left alone, so a kept ``--dir`` is seeded once. Returns what was seeded and the snapshot
+    versions the doors and the key cabinet must reach."""
+    return seed_console(services)
 
 
 class DemoSite:
@@ -109,7 +92,10 @@ class DemoSite:
 
     After :meth:`start`: ``nodes`` (id -> :class:`~edge.node.Node`), ``wiring`` (id ->
     :class:`~lobbygate.demo_wiring.NodeWiring`), ``meters`` (the Modbus meter simulator),
-    ``signer`` (the site key), ``credentials_version`` (what the console seeded)."""
+    ``signer`` (the site key), ``seeded`` (:class:`~lobbygate.demo_seed.SeedResult`),
+    ``credentials_version`` / ``keys_version`` (the snapshots the console seeded), ``desk``
+    (:class:`~lobbygate.demo_desk.DemoDesk` on the console's database), ``passwords`` (console
+    user -> the password set this run)."""
 
     def __init__(self, directory: Path, *, http_port: int = 0, activity: str = "random",
                  interval_ms: int = 4000) -> None:
@@ -120,7 +106,8 @@ class DemoSite:
         self.http_port = http_port
         self.activity = activity
         self.interval_ms = interval_ms
-        self.admin_password = secrets.token_urlsafe(12)
+        self.passwords = {name: secrets.token_urlsafe(12)
+                          for name in (ADMIN, *(u for u, _role in STAFF_USERS))}
         self.node_keys = {n: secrets.token_bytes(32) for n in NODE_IDS}
         self.broker = MosquittoBroker(directory=self.directory / "broker", site=SITE,
                                       nodes=list(NODE_IDS))
@@ -130,11 +117,19 @@ class DemoSite:
         self.meters: Any = None
         self.signer: Any = None
         self.people: DemoActivity | None = None
+        self.desk: DemoDesk | None = None
+        self.seeded: SeedResult | None = None
         self.credentials_version = 0
+        self.keys_version = 0
+        self.timezone = "UTC"
         self._console_conf: Path | None = None
         self._stopped = False
 
     # -- configuration ---------------------------------------------------------------------
+    @property
+    def admin_password(self) -> str:
+        return self.passwords[ADMIN]
+
     @property
     def console_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}/"
@@ -180,16 +175,43 @@ class DemoSite:
         return path
 
     def _seed(self, conf: Path) -> None:
-        """Open the console's stores on its database (no ingest, before the console runs) and
-        seed them (:func:`_seed_console`)."""
+        """Open the console's stores on its database (no ingest, before the console runs), seed
+        them (:func:`_seed_console`) and keep them open as the demo's front desk
+        (:class:`~lobbygate.demo_desk.DemoDesk`, closed by :meth:`stop`)."""
         from web.config import load_config
         from web.services import build_services
         cfg = dataclasses.replace(load_config(conf).services_config(), broker=None, run_jobs=False)
-        services = build_services(cfg, signer=self.signer).open()
+        self.timezone = cfg.timezone
+        self.desk = DemoDesk(build_services(cfg, signer=self.signer)).open()
+        self.seeded = _seed_console(self.desk.services)
+        self.credentials_version = self.seeded.credentials_version
+        self.keys_version = self.seeded.keys_version
+
+    def _console_users(self, conf: Path) -> None:
+        """The admin (through ``lobbygate user``, as an installer does) and the staff users of
+        :data:`~lobbygate.demo_people.STAFF_USERS` (through the users store), each with this
+        run's password; a kept ``--dir``'s users get new passwords. Audit-logged."""
+        from web.audit import USER_ADD, USER_PASSWORD, AuditLog
+        from web.auth.users import UserStore
+        cli = [sys.executable, "-m", "lobbygate.cli", "user", "--config", str(conf)]
+        kept = (self.directory / "console" / "users.json").exists()   # a kept --dir: new password
+        subprocess.run(cli + (["passwd", ADMIN] if kept else ["add", ADMIN, "--role", "admin"])
+                       + ["--password-stdin"],
+                       input=(self.admin_password + "\n").encode(), check=True,
+                       stdout=subprocess.DEVNULL)
+        assert self.desk is not None
+        audit = AuditLog(self.desk.services.db).open()
+        users = UserStore(self.directory / "console" / "users.json").open()
         try:
-            self.credentials_version = _seed_console(services)
+            for name, role in STAFF_USERS:
+                if users.get(name) is None:
+                    users.add(name, self.passwords[name], role=role)
+                    audit.record(USER_ADD, user=SEEDED_BY, target=name, detail=f"role={role}")
+                else:
+                    users.set_password(name, self.passwords[name])
+                    audit.record(USER_PASSWORD, user=SEEDED_BY, target=name)
         finally:
-            services.stop()
+            users.close()
 
     def node_data(self, node_id: str) -> dict[str, Any]:
         """The config mapping of a node (the same schema as ``node.toml``)."""
@@ -208,13 +230,15 @@ class DemoSite:
                          meter_bus=bus, quick=self.activity == "idle")
 
     def _start_meters(self) -> None:
+        """The meter bus, each meter's total where the console's journal left it (a kept
+        ``--dir``), else at its starting total."""
         from hardware.meters import load_map
         from hardware.sim.modbus_meter import ModbusMeterSim
         self.meters = ModbusMeterSim(meters={slave: load_map(m) for _n, slave, m, _u, _t in METERS})
         self.meters.open()
-        for _name, slave, map_name, _unit, total in METERS:
-            register = "total_volume_m3" if map_name == "water_generic" else "import_energy_kwh"
-            self.meters.set_value(slave, register, total)
+        totals = self.seeded.meter_totals if self.seeded is not None else {}
+        for name, slave, map_name, _unit, total in METERS:
+            self.meters.set_value(slave, meter_register(map_name), totals.get(name, total))
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, *, timeout_s: float = 30.0) -> "DemoSite":
@@ -237,12 +261,7 @@ class DemoSite:
         conf = self._console_toml()
         self._console_conf = conf
         self._seed(conf)
-        cli = [sys.executable, "-m", "lobbygate.cli", "user", "--config", str(conf)]
-        kept = (self.directory / "console" / "users.json").exists()   # a kept --dir: new password
-        subprocess.run(cli + (["passwd", ADMIN] if kept else ["add", ADMIN, "--role", "admin"])
-                       + ["--password-stdin"],
-                       input=(self.admin_password + "\n").encode(), check=True,
-                       stdout=subprocess.DEVNULL)
+        self._console_users(conf)
         self.start_console(timeout_s=timeout_s)
         self._start_meters()
         for node_id in NODE_IDS:
@@ -252,8 +271,10 @@ class DemoSite:
             if not self.wait_ready(timeout_s=timeout_s):
                 log.warning("demo: a reader did not open or a door has no credentials yet; "
                             "the simulated people start anyway")
-            self.people = DemoActivity(wiring=self.wiring, meters=self.meters, signer=self.signer,
-                                       site=SITE, interval_ms=self.interval_ms).start()
+            assert self.desk is not None
+            self.people = DemoActivity(wiring=self.wiring, meters=self.meters, desk=self.desk,
+                                       interval_ms=self.interval_ms,
+                                       timezone=self.timezone).start()
 
     def start_console(self, *, timeout_s: float = 30.0) -> None:
         """Start ``lobbygate console`` as a child process; return once it serves HTTP."""
@@ -295,7 +316,10 @@ class DemoSite:
         steps += [(f"wiring {n}", w.close) for n, w in self.wiring.items()]
         if self.meters is not None:
             steps.append(("the meter simulator", self.meters.close))
-        steps += [("the console", self._stop_console), ("the broker", self.broker.stop)]
+        steps.append(("the console", self._stop_console))
+        if self.desk is not None:
+            steps.append(("the desk's database handle", self.desk.close))
+        steps.append(("the broker", self.broker.stop))
         for what, step in steps:
             try:
                 step()
@@ -320,8 +344,8 @@ class DemoSite:
 
     # -- what a test or the check does -------------------------------------------------------
     def wait_ready(self, *, timeout_s: float = 30.0) -> bool:
-        """Every serial reader has opened its port, and both doors decide from the seeded
-        credentials snapshot (or a newer one)."""
+        """Every serial reader has opened its port, both doors decide from the seeded
+        credentials snapshot (or a newer one) and the key cabinet from the seeded key register."""
         deadline = time.monotonic() + timeout_s
 
         def left() -> float:
@@ -330,8 +354,11 @@ class DemoSite:
         if not all(wait_serial_open(node, timeout_s=left()) for node in self.nodes.values()):
             return False
         doors = [self.nodes[n].extensions["door"] for n in ("lobby", "gate")]
+        cabinet = self.nodes["desk"].extensions["cabinet"]
         return wait_until(lambda: all(d.decider.credentials.version >= self.credentials_version
-                                      for d in doors), timeout_s=left())
+                                      for d in doors)
+                          and cabinet.machine.permissions.version >= self.keys_version,
+                          timeout_s=left())
 
     # -- the self-check --------------------------------------------------------------------
     def run_check(self, *, timeout_s: float = 45.0) -> tuple[bool, str]:
@@ -348,7 +375,9 @@ def _banner(site: DemoSite, interval_ms: int) -> str:
             f"happens every ~{interval_ms / 1000:g} s)\n"
             f"  console:  {site.console_url}\n"
             f"  log in:   {ADMIN} / {site.admin_password}\n"
-            f"  broker:   mqtt://127.0.0.1:{site.broker.port} (passwords + ACL)\n"
+            + "".join(f"            {name} / {site.passwords[name]}   ({role})\n"
+                      for name, role in STAFF_USERS)
+            + f"  broker:   mqtt://127.0.0.1:{site.broker.port} (passwords + ACL)\n"
             f"  files:    {site.directory}\n"
             f"Press Ctrl-C to stop.\n")
 

@@ -1,13 +1,21 @@
 """``lobbygate demo --check``: one scripted scenario through every device kind of the demo site,
 then the exactly-once comparison of every node's journal with the console's store.
 
-The scenario, on the simulated wires only, once the readers have opened their ports and both
-doors decide from the console's credentials snapshot: a resident granted and an unknown card
-denied at the lobby, a resident refused at the gate (not her door) and one granted; a call button
-pressed and a visitor invite scanned at the lobby panel; a goods pass scanned at the gate and
-released by the guard; the guard's card at the three patrol check-points; a card at the key
-cabinet; the three meters' first totals; a signed ``door.unlock`` carried out and an unsigned one
-refused. Each step waits for its event (with the data it must carry) before the next.
+The scenario, on the simulated wires only, once the readers have opened their ports, both
+doors decide from the console's credentials snapshot and the key cabinet from its key register:
+a resident granted and an unknown card denied at the lobby, a resident refused at the gate (not
+her door) and one granted; a call button pressed and a visitor invite the desk issued at the
+console scanned at the lobby panel; a goods pass the console issued scanned at the gate and
+released by the guard; the guard's card at the patrol route's three check-points in order; an
+unknown card refused at the key cabinet, then the desk clerk's card, the vacant unit's key taken
+out and brought back; the three meters' first totals; a signed ``door.unlock`` carried out and an
+unsigned one refused. Each step waits for its event (with the data it must carry) before the next.
+
+What the console made of it is checked as its users see it: the key loan open while the key is
+out (``/keys/cabinets.json``, logged in as the admin) and closed once it is back; after two
+patrol taps a round running with both visited, after the third the same round completed
+(``/patrol/live``); each meter's first total in the readings journal; the pass released in the
+goods-pass store.
 """
 
 from __future__ import annotations
@@ -20,10 +28,12 @@ from firmware.probe import MqttProbe, wait_until
 from mqtt_topics import CommandEnvelope, CommandResult, EventEnvelope
 from mqtt_topics import topics as T
 
-from .demo_activity import make_goods_pass, make_invite
-from .demo_nodes import (CABINET_READER, CHECKPOINTS, GATE_DOOR, GOODS_GATE, LOBBY_DOOR, METERS,
-                         NODE_IDS, PANEL)
-from .demo_people import CABINET_CARDS, CARDS, GUARD_CARD, UNKNOWN_CARDS
+from .demo_console import ConsoleClient, patrol_rows
+from .demo_nodes import (CABINET, CABINET_READER, CHECKPOINTS, GATE_DOOR, GOODS_GATE, LOBBY_DOOR,
+                         METERS, NODE_IDS, PANEL, PATROL_ROUTE)
+from .demo_people import (CABINET_HOLDERS, CABINET_UNKNOWN_CARD, CARDS, GUARD_CARD, KEYS,
+                          UNKNOWN_CARDS)
+from .demo_seed import ROUTE_SPAN_MIN, meter_register
 
 if TYPE_CHECKING:  # pragma: no cover
     from .demo import DemoSite
@@ -37,15 +47,15 @@ def run_check(site: "DemoSite", *, timeout_s: float = 45.0) -> tuple[bool, str]:
     """Drive the scenario on the started ``site``, then compare; (ok, one summary line).
     ``timeout_s``: the longest wait for any one step, seconds."""
     if not site.wait_ready(timeout_s=timeout_s):
-        return False, ("demo check FAILED: the readers did not open their ports or the doors "
-                       "never got the credentials snapshot")
+        return False, ("demo check FAILED: the readers did not open their ports, or the doors "
+                       "never got the credentials snapshot, or the key cabinet its key register")
     creds = site.broker.credentials("console")
     with MqttProbe(host=creds["host"], port=creds["port"], username="console",
                    password=creds["password"], topic_filter=T.site_filter(site.site),
                    client_id="demo-check") as probe:
         try:
             caused, at_least = _scenario(site, probe, timeout_s=timeout_s)
-        except RuntimeError as exc:
+        except (RuntimeError, OSError) as exc:      # OSError: the console's pages (urllib)
             return False, f"demo check FAILED: {exc}"
     return _compare(site, caused, at_least, timeout_s=timeout_s)
 
@@ -54,17 +64,29 @@ def _scenario(site: "DemoSite", probe: MqttProbe, *, timeout_s: float) -> tuple[
     """The script; returns the event kinds (and counts) it caused per node: exactly, and at
     least (meter totals: one per meter at its first reading, then hourly)."""
     w = site.wiring
+    assert site.desk is not None
+    desk = site.desk
+    started_ms = desk.services.clock()
+    web = ConsoleClient(site.console_url, username="admin", password=site.admin_password).log_in()
+
+    def console_shows(what: str, condition: Any) -> None:
+        if not wait_until(condition, timeout_s=timeout_s, interval_s=0.1):
+            raise RuntimeError(f"console: {what} within {timeout_s:.0f} s")
+
     wang, li, zhang = (next(c for c in CARDS if c.credential_id == i)
                        for i in ("c-1-1201-wang", "c-1-1201-li", "c-1-1202-zhang"))
 
-    def seen(node: str, kind: str, **match: Any) -> None:
+    def seen(node: str, kind: str, times: int = 1, **match: Any) -> None:
+        """Wait until ``times`` ``kind`` events of ``node`` carrying ``match`` were published."""
         topic = T.event(site.site, node, kind)
 
         def found(ms: list) -> bool:
-            return any(all(e.data.get(k) == v for k, v in match.items())
-                       for e in (EventEnvelope.from_json(m.payload) for m in ms if m.topic == topic))
+            return sum(all(e.data.get(k) == v for k, v in match.items())
+                       for e in (EventEnvelope.from_json(m.payload)
+                                 for m in ms if m.topic == topic)) >= times
         if not probe.wait_for(found, timeout_s=timeout_s):
-            raise RuntimeError(f"{node}: no {kind} {match or ''} within {timeout_s:.0f} s")
+            raise RuntimeError(f"{node}: no {kind} {match or ''} (x{times}) within "
+                               f"{timeout_s:.0f} s")
 
     # doors, from the synced credentials
     w["lobby"].card_wiegand(LOBBY_DOOR.d0, LOBBY_DOOR.d1, wang.facility, wang.number)
@@ -78,27 +100,28 @@ def _scenario(site: "DemoSite", probe: MqttProbe, *, timeout_s: float) -> tuple[
     # the lobby panel: a call, a visitor invite
     w["lobby"].tap(PANEL.buttons["1-1201"], 0.1)
     seen("lobby", "intercom.call", unit="1-1201", via="button")
-    w["lobby"].scan(PANEL.scanner_port, make_invite(site.signer, site=site.site,
-                                                    invite_id="iv-demo-check", unit="1-1202"))
-    seen("lobby", "intercom.invite_admitted", invite_id="iv-demo-check")
-    # the gate: a goods pass shown, the guard releases it
-    w["gate"].scan(GOODS_GATE.scanner_port, make_goods_pass(
-        site.signer, site=site.site, pass_id="gp-demo-check", unit="2-0801",
-        items=[("冰箱 refrigerator", 1)]))
+    invite = desk.invite(unit="1-1202", name="周女士", phone="136 0000 1202")
+    w["lobby"].scan(PANEL.scanner_port, invite.qr_text)
+    seen("lobby", "intercom.invite_admitted", invite_id=invite.invite_id)
+    # the gate: a goods pass the console issued shown, the guard releases it
+    gp = desk.issue_pass(unit="1-1201", items=[("冰箱 refrigerator", 1, True)])
+    w["gate"].scan(GOODS_GATE.scanner_port, gp.qr_text)
     gate = site.nodes["gate"].extensions["goods_gate"]
     if not wait_until(lambda: gate.counters()["valid"] >= 1, timeout_s=timeout_s):
         raise RuntimeError("gate: the goods pass was not shown valid")
     w["gate"].tap(GOODS_GATE.release, 0.1)
-    seen("gate", "goods_pass.released", pass_id="gp-demo-check")
-    # patrol taps, the key cabinet
-    for node, (reader, checkpoint) in CHECKPOINTS.items():
-        w[node].card_em(reader, GUARD_CARD)
-        seen(node, "patrol.tap", checkpoint=checkpoint)
-    w["desk"].card_em(CABINET_READER, CABINET_CARDS[0])
-    seen("desk", "cabinet.denied", reason="unknown_card")
-    # meters: each journals its total at its first reading
-    for name, *_ in METERS:
+    seen("gate", "goods_pass.released", pass_id=gp.pass_id)
+    console_shows(f"goods pass {gp.pass_id} not marked released",
+                  lambda: desk.services.passes.require(gp.pass_id).state == "released")
+    _patrol(site, web, seen, console_shows)
+    _cabinet(site, web, seen, console_shows)
+    # meters: each journals its total at its first reading, into the console's journal
+    for name, _slave, map_name, _unit, _total in METERS:
         seen("plant", "meter.total", meter=name)
+        register = meter_register(map_name)
+        console_shows(f"no {register} reading of meter {name} stored", lambda n=name, r=register: (
+            (latest := desk.services.meters.readings.latest(n, r)) is not None
+            and latest.received_at >= started_ms))
     # a signed remote unlock is carried out, an unsigned one refused
     _commands(site, probe, timeout_s=timeout_s)
     seen("lobby", "door.remote", action="unlock", by="demo-check")
@@ -108,11 +131,78 @@ def _scenario(site: "DemoSite", probe: MqttProbe, *, timeout_s: float) -> tuple[
                                 "door.remote": 1, "command.refused": 1}),
               "gate": Counter({"door.granted": 1, "door.denied": 1, "goods_pass.released": 1,
                                "patrol.tap": 1}),
-              "desk": Counter({"cabinet.denied": 1}),
+              "desk": Counter({"cabinet.denied": 1, "cabinet.granted": 2, "key.taken": 1,
+                               "key.returned": 1}),
               "plant": Counter({"patrol.tap": 1})}
     at_least: Kinds = {n: Counter() for n in NODE_IDS}
     at_least["plant"]["meter.total"] = len(METERS)
     return caused, at_least
+
+
+def _patrol(site: "DemoSite", web: ConsoleClient, seen: Any, console_shows: Any) -> None:
+    """The guard taps the route in order: after two taps the console shows a round running with
+    both visited, after the third the same round completed."""
+    node_of = {cp: (node, reader) for node, (reader, cp) in CHECKPOINTS.items()}
+    found: dict[str, str] = {}
+
+    def round_with(state: str, visited: int) -> bool:
+        for row in patrol_rows(web.get("patrol/live")):
+            if row.state == state and row.visited >= visited and \
+                    found.get("id", row.round_id) == row.round_id:
+                found["id"] = row.round_id
+                return True
+        return False
+
+    for i, checkpoint in enumerate(PATROL_ROUTE):
+        node, reader = node_of[checkpoint]
+        site.wiring[node].card_em(reader, GUARD_CARD)
+        seen(node, "patrol.tap", checkpoint=checkpoint)
+        if i == 1:
+            console_shows("no patrol round running with two check-points visited (on a kept "
+                          f"--dir: a round the guard walked less than {ROUTE_SPAN_MIN} minutes "
+                          "ago takes these taps)", lambda: round_with("running", 2))
+    console_shows(f"patrol round {found.get('id')} not completed",
+                  lambda: round_with("completed", len(PATROL_ROUTE)))
+
+
+def _cabinet(site: "DemoSite", web: ConsoleClient, seen: Any, console_shows: Any) -> None:
+    """An unknown card refused; the desk clerk takes the vacant unit's key (the console shows
+    the loan on the cabinet board) and the maintenance man brings it back (the loan ends; a
+    different card: the reader takes the same card again within half a second for a card still
+    held)."""
+    w = site.wiring["desk"]
+    key = KEYS[0]
+    clerk, other = (h for h in CABINET_HOLDERS if h.credential_id in key.takers)
+    loans = site.desk.services.keys.loans  # type: ignore[union-attr]
+    w.card_em(CABINET_READER, CABINET_UNKNOWN_CARD)
+    seen("desk", "cabinet.denied", reason="unknown_card")
+
+    def slot_shown() -> dict[str, Any]:
+        board = web.get_json("keys/cabinets.json")
+        return next((s for c in board["cabinets"] if c["cabinet"] == CABINET.id
+                     for s in c["slots"] if s.get("key") == key.number), {})
+
+    for times, key_in, holder in ((1, False, clerk), (2, True, other)):
+        w.card_em(CABINET_READER, holder.card)
+        seen("desk", "cabinet.granted", holder=holder.credential_id)
+        w.press(CABINET.door_contact)
+        seen("desk", "cabinet.door", times, open=True)
+        if key_in:
+            w.release(CABINET.present_pin(key.slot))
+            seen("desk", "key.returned", key=key.number)
+        else:
+            w.press(CABINET.present_pin(key.slot))
+            seen("desk", "key.taken", key=key.number, holder=clerk.credential_id)
+        w.release(CABINET.door_contact)
+        seen("desk", "cabinet.locked", times, reason="door_closed")
+        if not key_in:
+            console_shows(f"no loan of key {key.number} to {clerk.credential_id}", lambda: (
+                (loan := loans.open_loan(key.number)) is not None
+                and loan.holder == clerk.credential_id))
+            console_shows(f"the cabinet board does not show key {key.number} out", lambda: (
+                (slot := slot_shown()).get("state") == "out" and bool(slot.get("who"))))
+    console_shows(f"the loan of key {key.number} did not end",
+                  lambda: loans.open_loan(key.number) is None)
 
 
 def _commands(site: "DemoSite", probe: MqttProbe, *, timeout_s: float) -> None:
@@ -208,4 +298,6 @@ def _compare(site: "DemoSite", caused: Kinds, at_least: Kinds, *,
     return True, (f"demo check OK: {total} events journaled by {len(before)} nodes ({detail}) "
                   f"stored exactly once by the console; door grants and denials from the synced "
                   f"credentials, an intercom call, a visitor invite, a goods pass, patrol taps, "
-                  f"the key cabinet, meter totals and signed/unsigned commands all round-tripped")
+                  f"the key cabinet, meter totals and signed/unsigned commands all round-tripped; "
+                  f"the console showed the key loan, the patrol round running then completed, "
+                  f"each meter's reading and the pass released")

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 __all__ = ["NODE_IDS", "DoorPins", "LOBBY_DOOR", "GATE_DOOR", "PANEL", "GOODS_GATE",
-           "CHECKPOINTS", "CABINET_READER", "METERS", "node_data"]
+           "CHECKPOINTS", "PATROL_ROUTE", "CABINET", "CabinetPins", "CABINET_READER", "METERS",
+           "METER_BUS", "node_data"]
 
 NODE_IDS: tuple[str, ...] = ("lobby", "gate", "desk", "plant")
 
@@ -83,7 +84,30 @@ GOODS_GATE = GoodsGatePins()
 CHECKPOINTS: dict[str, tuple[str, str]] = {"lobby": ("lobby-cp", "b1-lobby"),
                                            "gate": ("gate-cp", "gate-house"),
                                            "plant": ("plant-cp", "plant-room")}
+#: The guard's round, in order: check-point ids of :data:`CHECKPOINTS`.
+PATROL_ROUTE: tuple[str, ...] = ("b1-lobby", "gate-house", "plant-room")
+
+
+@dataclass(frozen=True)
+class CabinetPins:
+    """The desk's key cabinet ``id``: door lock and contact, and per slot (lock, key-present).
+    The key-present switches are open at rest (``present_invert``): a slot reads full until its
+    pin is pressed (a key taken out); the contact pressed is the door open."""
+
+    id: str = "desk-keys"
+    door_lock: int = 4
+    door_contact: int = 14
+    slots: Mapping[int, tuple[int, int]] = field(default_factory=lambda: {
+        1: (15, 18), 2: (23, 24), 3: (10, 9)})
+
+    def present_pin(self, slot: int) -> int:
+        return self.slots[slot][1]
+
+
+CABINET = CabinetPins()
 CABINET_READER = "cabinet-in"
+#: The plant room's meter bus name (in the node's config and the meter registry).
+METER_BUS = "plant-rs485"
 #: (meter name, slave id, register map, unit, starting total)
 METERS: tuple[tuple[str, int, str, str, float], ...] = (
     ("m-1-1201-power", 1, "eastron_sdm120", "1-1201", 1834.5),
@@ -134,19 +158,20 @@ def node_data(node_id: str, *, base: Mapping[str, Any], node_dir: str, port: Cal
             "decision_timeout_s": 60.0}
     elif node_id == "desk":
         data["cabinet"] = {
-            "id": "desk-keys", "io": "gpio", "door_lock": 4, "door_contact": 14,
+            "id": CABINET.id, "io": "gpio", "door_lock": CABINET.door_lock,
+            "door_contact": CABINET.door_contact,
             "present_invert": True,        # switches open at rest: every slot reads full
             "release_s": 20, "poll_s": 0.2,
             "cache": f"{node_dir}/key-permissions.json", "state": f"{node_dir}/cabinet-state.json",
             "readers": [{"name": CABINET_READER, "port": port(CABINET_READER)}],
-            "slots": [{"slot": 1, "lock": 15, "present": 18}, {"slot": 2, "lock": 23, "present": 24},
-                      {"slot": 3, "lock": 10, "present": 9}]}
+            "slots": [{"slot": n, "lock": lock, "present": present}
+                      for n, (lock, present) in sorted(CABINET.slots.items())]}
     elif node_id == "plant":
         assert meter_bus is not None, "the plant node needs the meter bus"
         host, tcp_port = meter_bus
-        data["meter_buses"] = [{"name": "plant-rs485", "kind": "tcp", "host": host,
+        data["meter_buses"] = [{"name": METER_BUS, "kind": "tcp", "host": host,
                                 "tcp_port": tcp_port, "timeout_s": 0.5, "gap_ms": 20}]
-        data["meters"] = [{"name": name, "bus": "plant-rs485", "slave": slave, "map": map_name,
+        data["meters"] = [{"name": name, "bus": METER_BUS, "slave": slave, "map": map_name,
                            "unit": unit, "period_s": 10.0,
                            "total_interval_s": 3600.0 if quick else 300.0}
                           for name, slave, map_name, unit, _total in METERS]

@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 
 from firmware.probe import wait_until
+from lobbygate.demo_nodes import METERS, PATROL_ROUTE
+from lobbygate.demo_people import KEYS, STAFF_USERS
+from lobbygate.demo_seed import meter_register
 
 
 def _alive(pid: int) -> bool:
@@ -69,7 +72,8 @@ def test_demo_check_stored_every_scripted_device_kind(checked) -> None:
     assert {("lobby", "door.granted"), ("lobby", "door.denied"), ("gate", "door.granted"),
             ("gate", "door.denied"), ("lobby", "intercom.call"), ("lobby", "intercom.invite_admitted"),
             ("gate", "goods_pass.released"), ("lobby", "patrol.tap"), ("gate", "patrol.tap"),
-            ("plant", "patrol.tap"), ("desk", "cabinet.denied"), ("plant", "meter.total")} <= kinds
+            ("plant", "patrol.tap"), ("desk", "cabinet.denied"), ("desk", "cabinet.granted"),
+            ("desk", "key.taken"), ("desk", "key.returned"), ("plant", "meter.total")} <= kinds
     assert "王建国" in granted
 
 
@@ -90,6 +94,43 @@ def test_demo_console_database_is_seeded_with_residents_and_credentials(checked)
     assert units >= 4 and {"王建国", "李秀英", "张伟"} <= holders
 
 
+@pytest.fixture
+def console_after(checked):
+    """The checked demo's console database, opened through the console's stores."""
+    from web.services import ServicesConfig, build_services
+    _, directory = checked
+    services = build_services(ServicesConfig(db_path=directory / "console" / "console.sqlite",
+                                             site="demo")).open()
+    yield services
+    services.stop()
+
+
+def test_demo_check_left_a_returned_cabinet_loan_at_the_console(checked, console_after) -> None:
+    assert checked[0].returncode == 0
+    loans = console_after.keys.loans.search(key=KEYS[0].number)
+    assert [(loan.state, loan.holder) for loan in loans] == [("returned", "s-desk-sun")]
+
+
+def test_demo_check_left_the_patrol_round_completed_at_the_console(checked, console_after) -> None:
+    assert checked[0].returncode == 0
+    today = console_after.patrol.today()
+    rounds = console_after.patrol.rounds_for_day(today)
+    assert [r.state for r in rounds if r.visited == len(PATROL_ROUTE)] == ["completed"]
+
+
+def test_demo_check_released_a_console_issued_goods_pass(checked, console_after) -> None:
+    assert checked[0].returncode == 0
+    released = console_after.passes.search(state="released")
+    assert len(released) == 1 and released[0].issued_by == "demo"
+
+
+def test_demo_check_stored_each_meters_reading_after_its_demo_history(checked, console_after) -> None:
+    assert checked[0].returncode == 0
+    for name, _slave, map_name, _unit, total in METERS:
+        latest = console_after.meters.readings.latest(name, meter_register(map_name))
+        assert latest.reason == "first" and latest.value == pytest.approx(total, abs=0.01)
+
+
 def test_demo_stops_everything_it_started_on_sigint(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "lobbygate.cli", "demo",
                              "--dir", str(tmp_path / "demo"), "--interval-ms", "500"],
@@ -101,6 +142,7 @@ def test_demo_stops_everything_it_started_on_sigint(tmp_path):
             if "Ctrl-C" in line:
                 break
         assert "console:  http://127.0.0.1:" in banner and "log in:   admin / " in banner
+        assert all(f" {name} / " in banner for name, _role in STAFF_USERS)
         children = _children_of(proc.pid)
         assert len(children) >= 2, "broker and console should run as child processes"
         proc.send_signal(signal.SIGINT)

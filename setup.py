@@ -29,6 +29,7 @@ setup(
         "waitress>=3.0,<4",
         "tinydb>=4.8,<5",
         "cryptography>=42",
+        "segno>=1.6,<2",
     ],
     extras_require={
         "test": ["pytest>=8", "playwright>=1.40"],

@@ -133,10 +133,31 @@ def _register_blueprints(app: "Flask") -> None:
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    from . import nav                  # the grouped main menu (base.html)
+    nav.init_app(app)
     app.register_blueprint(auth_bp)
+    from .views import keys, keys_cabinets, keys_loans        # key cabinet (issue 8)
+    for module in (keys, keys_cabinets, keys_loans):
+        app.register_blueprint(module.bp)
     for module in (dashboard, stream, nodes, events, alarms, users, audit, api, credentials,
                    doors, access_log):
         app.register_blueprint(module.bp)
+    from .views import credential_enrol, schedules     # door access: enrolment, schedules
+    for module in (credential_enrol, schedules):
+        app.register_blueprint(module.bp)
+    from .views import desk, invites, on_site, units, visitors   # intercom desk and visitors
+    for module in (desk, visitors, on_site, invites, units):
+        app.register_blueprint(module.bp)
+    from .views import intercom_panels, invite_link   # /v/<token>: the one public page
+    app.register_blueprint(intercom_panels.bp)
+    app.register_blueprint(invite_link.bp)
+    from .views import passes, passes_archive, passes_guard, passes_issue   # goods passes
+    for module in (passes_issue, passes_guard, passes_archive, passes):
+        app.register_blueprint(module.bp)
+    from .views import patrol as patrol_views                     # patrol rounds (issue 9)
+    app.register_blueprint(patrol_views.bp)
+    from .views import meters as meters_views                     # meter reading (issue 10)
+    app.register_blueprint(meters_views.bp)
 
 
 def close_app(app: "Flask") -> None:

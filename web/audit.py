@@ -18,7 +18,9 @@ __all__ = ["AuditLog", "AuditEntry", "ACTIONS", "LOGIN", "LOGIN_FAILED", "LOGIN_
            "LOGOUT", "PASSWORD_CHANGE", "USER_ADD", "USER_ROLE", "USER_PASSWORD", "USER_DISABLE",
            "USER_ENABLE", "LANGUAGE", "ALARM_ACK", "COMMAND_SEND", "EVENTS_EXPORT",
            "CREDENTIAL_ADD", "CREDENTIAL_EDIT", "CREDENTIAL_DISABLE", "CREDENTIAL_ENABLE",
-           "CREDENTIAL_IMPORT", "CREDENTIAL_EXPORT", "ACCESS_EXPORT", "DOOR_UNLOCK"]
+           "CREDENTIAL_IMPORT", "CREDENTIAL_EXPORT", "ACCESS_EXPORT", "DOOR_UNLOCK",
+           "DOOR_HOLD_OPEN", "DOOR_RELEASE", "SCHEDULE_ADD", "SCHEDULE_EDIT", "SCHEDULE_DELETE",
+           "HOLIDAY_ADD", "HOLIDAY_DELETE"]
 
 LOGIN = "auth.login"
 LOGIN_FAILED = "auth.login_failed"
@@ -42,13 +44,22 @@ CREDENTIAL_IMPORT = "credential.import"
 CREDENTIAL_EXPORT = "credential.export"
 ACCESS_EXPORT = "access.export"
 DOOR_UNLOCK = "door.unlock"                #: remote unlock, with the operator's reason
+DOOR_HOLD_OPEN = "door.hold_open"          #: remote hold-open (until), with the reason
+DOOR_RELEASE = "door.release"              #: end of a hold-open, with the reason
+SCHEDULE_ADD = "schedule.add"
+SCHEDULE_EDIT = "schedule.edit"
+SCHEDULE_DELETE = "schedule.delete"
+HOLIDAY_ADD = "holiday.add"
+HOLIDAY_DELETE = "holiday.delete"
 
 #: Every action the console itself records, in display order.
 ACTIONS: tuple[str, ...] = (LOGIN, LOGIN_FAILED, LOGIN_REFUSED, LOGOUT, PASSWORD_CHANGE, USER_ADD,
                             USER_ROLE, USER_PASSWORD, USER_DISABLE, USER_ENABLE, LANGUAGE,
                             ALARM_ACK, COMMAND_SEND, EVENTS_EXPORT, CREDENTIAL_ADD, CREDENTIAL_EDIT,
                             CREDENTIAL_DISABLE, CREDENTIAL_ENABLE, CREDENTIAL_IMPORT,
-                            CREDENTIAL_EXPORT, ACCESS_EXPORT, DOOR_UNLOCK)
+                            CREDENTIAL_EXPORT, ACCESS_EXPORT, DOOR_UNLOCK, DOOR_HOLD_OPEN,
+                            DOOR_RELEASE, SCHEDULE_ADD, SCHEDULE_EDIT, SCHEDULE_DELETE,
+                            HOLIDAY_ADD, HOLIDAY_DELETE)
 
 #: Longest stored field, characters (longer values are cut with an ellipsis).
 MAX_FIELD_CHARS = 500

@@ -11,6 +11,13 @@ own or as part of the ingest's batch transaction.  Readers just use :meth:`Datab
 (autocommit: each statement sees the latest committed state; WAL lets them run while the
 ingest writes).
 
+Effects that others can see (live-feed publishes, in-memory state derived from the
+database) must not happen before the writes they describe are committed: register them with
+:meth:`Database.after_commit`, which runs them once the outermost transaction commits (at
+once outside a transaction) and drops them if it, or the savepoint they were made in, rolls
+back.  The ingest's batch transaction and every feature store share this, so an ingest event
+handler defers its publishes the same way a page or job does.
+
 Usage::
 
     db = Database("/var/lib/lobbygate/console.db").open()
@@ -22,16 +29,19 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import StoreError
 
 __all__ = ["Database", "register_schema", "registered_schemas"]
+
+log = logging.getLogger(__name__)
 
 _SCHEMAS: dict[str, str] = {}
 _SCHEMAS_LOCK = threading.Lock()
@@ -82,6 +92,8 @@ class Database:
         self._conns: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._local = threading.local()
         self._open = False
+        #: callbacks given to :meth:`after_commit` that raised (logged), since construction
+        self.after_commit_errors = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> "Database":
@@ -162,6 +174,31 @@ class Database:
         """True while this thread is inside :meth:`transaction`."""
         return getattr(self._local, "depth", 0) > 0
 
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Run ``callback()`` once this thread's current transaction has committed (in
+        registration order, after ``COMMIT`` returned); right away when no transaction is open.
+        Dropped, never run, if the transaction rolls back, or if the :meth:`savepoint` it was
+        registered in is rolled back.  A callback that raises is logged and counted
+        (:attr:`after_commit_errors`); the others still run and the commit stands."""
+        if not self.in_transaction():
+            self._run_callbacks([callback])
+            return
+        self._pending().append(callback)
+
+    def _pending(self) -> list[Callable[[], object]]:
+        pending = getattr(self._local, "after_commit", None)
+        if pending is None:
+            pending = self._local.after_commit = []
+        return pending
+
+    def _run_callbacks(self, callbacks: list[Callable[[], object]]) -> None:
+        for cb in callbacks:
+            try:
+                cb()
+            except Exception:  # noqa: BLE001 - the commit stands whatever a listener does
+                self.after_commit_errors += 1
+                log.exception("after-commit callback %r failed", cb)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` if the block raises).
@@ -179,20 +216,24 @@ class Database:
             return
         c.execute("BEGIN IMMEDIATE")
         self._local.depth = 1
+        self._local.after_commit = []
         try:
             yield c
         except BaseException:
             self._local.depth = 0
+            self._local.after_commit = []
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise
         self._local.depth = 0
+        callbacks, self._local.after_commit = self._pending(), []
         try:
             c.execute("COMMIT")
         except BaseException:
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise
+        self._run_callbacks(callbacks)
 
     @contextmanager
     def savepoint(self, name: str = "sp") -> Iterator[sqlite3.Connection]:
@@ -201,10 +242,13 @@ class Database:
         if not self.in_transaction():
             raise StoreError("savepoint() must be used inside transaction()")
         c = self.conn()
+        pending = self._pending()
+        mark = len(pending)
         c.execute(f"SAVEPOINT {name}")
         try:
             yield c
         except BaseException:
+            del pending[mark:]          # its after-commit callbacks go with its writes
             c.execute(f"ROLLBACK TO {name}")
             c.execute(f"RELEASE {name}")
             raise

@@ -26,13 +26,15 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 __all__ = ["WEB_DIR", "TRANSLATIONS", "LANGUAGES", "KEYWORDS", "extract", "po_path", "mo_path",
-           "read_catalog", "compile_mo", "missing", "mo_is_stale", "translate", "update", "main"]
+           "read_catalog", "compile_mo", "missing", "split_key", "CONTEXT_SEPARATOR", "mo_is_stale",
+           "translate", "update", "main"]
 
 WEB_DIR = Path(__file__).resolve().parent
 TRANSLATIONS = WEB_DIR / "translations"
 LANGUAGES = ("zh_CN", "en")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
-            "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
+            "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3),
+            "lazy_pgettext": ((1, "c"), 2)}
 
 
 def po_path(lang: str) -> Path:
@@ -71,7 +73,8 @@ def _msgid(m: Message) -> object:
 
 
 def missing(lang: str, template: Catalog | None = None) -> list[str]:
-    """Messages of the code that ``lang``'s catalogue lacks, leaves untranslated or fuzzy."""
+    """Messages of the code that ``lang``'s catalogue lacks, leaves untranslated or fuzzy (as
+    :func:`translate` keys: ``"context\u0004msgid"`` for messages with a context)."""
     template = template or extract()
     catalog = read_catalog(lang)
     out = []
@@ -82,7 +85,8 @@ def missing(lang: str, template: Catalog | None = None) -> list[str]:
         strings = found.string if found is not None else None
         empty = (not strings) if not isinstance(strings, (list, tuple)) else not all(strings)
         if found is None or empty or found.fuzzy:
-            out.append(m.id if isinstance(m.id, str) else m.id[0])
+            msgid = m.id if isinstance(m.id, str) else m.id[0]
+            out.append(f"{m.context}{CONTEXT_SEPARATOR}{msgid}" if m.context else msgid)
     return out
 
 
@@ -112,19 +116,32 @@ def _catalog_lock() -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+#: Separates a message's context from its id in a :func:`translate` key (as in ``.mo`` files):
+#: ``"menu\u0004Keys"`` is ``pgettext("menu", "Keys")``.
+CONTEXT_SEPARATOR = "\u0004"
+
+
+def split_key(key: str) -> tuple[str | None, str]:
+    """``"context\u0004msgid"`` -> ``("context", "msgid")``; a plain ``"msgid"`` -> ``(None, ...)``."""
+    context, sep, msgid = key.partition(CONTEXT_SEPARATOR)
+    return (context, msgid) if sep else (None, key)
+
+
 def translate(translations: Mapping[str, Mapping[str, str]]) -> None:
     """Set ``translations[lang][msgid]`` in each catalogue (messages not yet in a catalogue are
-    added), then :func:`update`. Unknown languages raise ValueError."""
+    added), then :func:`update`. A key ``"context\u0004msgid"`` sets the message of that
+    context (``pgettext``). Unknown languages raise ValueError."""
     unknown = set(translations) - set(LANGUAGES)
     if unknown:
         raise ValueError(f"unknown languages: {sorted(unknown)}")
     with _catalog_lock():
         for lang, strings in translations.items():
             catalog = read_catalog(lang)
-            for msgid, text in strings.items():
-                found = catalog.get(msgid)
+            for key, text in strings.items():
+                context, msgid = split_key(key)
+                found = catalog.get(msgid, context=context)
                 if found is None:
-                    catalog.add(msgid, text)
+                    catalog.add(msgid, text, context=context)
                 else:
                     found.string = text
                     found.flags.discard("fuzzy")

@@ -145,6 +145,11 @@ class Ingest:
     :param event_handlers: called as ``handler(event)`` for every newly stored event, inside
         the batch transaction (feature stores: visits, patrol check-ins...).  A handler that
         raises has its own writes undone and is counted (``handler_errors``); the event stays.
+        What a handler makes visible outside the database (live-feed publishes, alarms on the
+        screens, in-memory state) it defers with ``db.after_commit(callback)``
+        (:meth:`~web.db.Database.after_commit`): run after the batch commits, just after the
+        ingest's own PUBACKs and live publishes of the batch; dropped if the batch rolls back
+        (it is then retried) or the handler fails.
     :param telemetry_handlers: called as ``handler(node, telemetry, received_at)`` for every
         telemetry message, inside the batch transaction (meter readings...), likewise.
 
@@ -203,6 +208,7 @@ class Ingest:
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         self._client = client
@@ -273,7 +279,7 @@ class Ingest:
         """A copy of the counters: ``received``, ``events_stored``, ``duplicates``,
         ``status``, ``health``, ``telemetry``, ``cmd_results``, ``ignored``, ``bad_<reason>``
         (see :data:`BAD_INPUT_REASONS`), ``internal_errors``, ``db_errors``, ``batches``,
-        ``connects``, ``disconnects``."""
+        ``connects``, ``disconnects``, ``connect_failures``."""
         with self._counters_lock:
             return dict(self._counters)
 
@@ -327,6 +333,18 @@ class Ingest:
         except Exception:  # noqa: BLE001
             log.exception("ingest: on_disconnect failed")
 
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        """The broker could not be reached (DNS, refused, TLS): counted, and logged on the
+        first failure and then every 10th, so an outage is visible but not a flood."""
+        try:
+            self._count("connect_failures")
+            n = self.counters.get("connect_failures", 0)
+            if n == 1 or n % 10 == 0:
+                log.warning("cannot connect to the broker at %s:%s (failure %d); retrying",
+                            self.broker.host, self.broker.port, n)
+        except Exception:  # noqa: BLE001
+            log.exception("ingest: on_connect_fail failed")
+
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:
             try:
@@ -375,6 +393,9 @@ class Ingest:
             fx = _Effects()
             try:
                 with self._db.transaction():
+                    # the first after-commit callback: PUBACKs, counters and the batch's
+                    # events/alarms/nodes go live before anything the feature handlers defer
+                    self._db.after_commit(lambda fx=fx: self._after_commit(batch, fx))
                     for item in batch:
                         self._handle(item, fx)
                     for node, at in fx.seen.items():  # once per node per batch, not per event
@@ -387,7 +408,6 @@ class Ingest:
                 if self._stopping.wait(delay):
                     return False
                 delay = min(delay * 2, 5.0)
-        self._after_commit(batch, fx)
         return True
 
     def _after_commit(self, batch: list[_Inbound], fx: _Effects) -> None:

@@ -16,11 +16,13 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 
+from .access.schedules import ScheduleStore
 from .access.store import DATASET as CREDENTIALS, CredentialStore
 from .commands import CommandSender
 from .db import Database
@@ -35,6 +37,8 @@ from .sync import SyncPublisher
 from .units import UnitStore
 
 __all__ = ["ServicesConfig", "ConsoleServices", "build_services"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,8 @@ class ServicesConfig:
 
 class ConsoleServices:
     """The console's data layer: ``db``, ``events``, ``nodes``, ``alarms``, ``live``,
-    ``commands``, ``credentials`` (the door-access registry), ``units`` (the unit registry),
+    ``commands``, ``credentials`` (the door-access registry; ``schedules``: its schedules and
+    holiday dates, in the same snapshot), ``units`` (the unit registry),
     ``sync`` (retained snapshots for the nodes), ``jobs`` (periodic jobs), ``ingest`` (None
     without a broker).  The constructor does no I/O.
 
@@ -79,6 +84,7 @@ class ConsoleServices:
         self.nodes = NodeStore(self.db, max_clock_skew_s=cfg.max_clock_skew_s)
         self.alarms = AlarmStore(self.db, live=self.live)
         self.credentials = CredentialStore(self.db, clock=clock, timezone=cfg.timezone)
+        self.schedules = ScheduleStore(self.db, clock=clock)   # travel in the credentials snapshot
         self.units = UnitStore(self.db, clock=clock)
         self.ingest: Ingest | None = None
         self.commands = CommandSender(db=self.db, publish=self._publish, site=cfg.site,
@@ -90,6 +96,9 @@ class ConsoleServices:
         self._signer = signer
         self.event_handlers: list[Callable[..., None]] = []
         self.telemetry_handlers: list[Callable[..., None]] = []
+        #: called (no arguments) by :meth:`publish_credentials` after every credential registry
+        #: change: datasets derived from credentials republish at once (key-permissions)
+        self.credential_listeners: list[Callable[[], object]] = []
         self._build_features()
         if cfg.broker is not None:
             self.ingest = Ingest(site=cfg.site, broker=cfg.broker, events=self.events,
@@ -103,6 +112,37 @@ class ConsoleServices:
 
     def _build_features(self) -> None:
         """Each feature's stores, sync datasets, jobs and ingest handlers (no I/O)."""
+        # patrol rounds (issue 9): taps in, the round engine ticked, alarms raised
+        from .patrol.service import TICK_MS, PatrolService
+        self.patrol = PatrolService(self.db, alarms=self.alarms, live=self.live,
+                                    clock=self.clock, tz=self.config.timezone)
+        self.event_handlers.append(self.patrol.on_event)
+        self.jobs.add("patrol.tick", self.patrol.tick, every_ms=TICK_MS)
+        # goods passes (issue 7): store, pass-revocations snapshot, gate verdicts, expiry
+        from .passes import install as install_passes
+        install_passes(self)
+        # intercom desk and visitors (issue 6): calls, visits, invites (invite-revocations),
+        # watchlist; call time-outs, auto check-out, anonymisation
+        from .visitors import VisitorDesk
+        self.visitors = VisitorDesk(self.db, site=self.config.site, units=self.units,
+                                    commands=self.commands, sync=self.sync, live=self.live,
+                                    clock=self.clock, timezone=self.config.timezone,
+                                    node_keys=self.config.node_keys)
+        self.event_handlers.append(self.visitors.on_event)
+        self.visitors.register_jobs(self.jobs)
+        # key cabinet (issue 8): key register + key-permissions snapshot, loans, overdue
+        # alarms, the cabinet board
+        from .keys import KeyCabinet
+        self.keys = KeyCabinet(self)
+        self.credential_listeners.append(lambda: self.keys.refresh(self.clock()))
+        # meter reading (issue 10): registry, readings journal, live values, anomaly alarms
+        from .meters import ANOMALY_EVERY_MS, MeterFeature
+        self.meters = MeterFeature(self.db, clock=self.clock, units=self.units,
+                                   alarms=self.alarms, live=self.live,
+                                   timezone=self.config.timezone)
+        self.event_handlers.append(self.meters.ingest.on_event)
+        self.telemetry_handlers.append(self.meters.ingest.on_telemetry)
+        self.jobs.add("meters.anomalies", self.meters.watch.check, every_ms=ANOMALY_EVERY_MS)
 
     def signer(self) -> SiteSigner:
         """The site's signing key (loaded once from ``signing_key_file``);
@@ -119,8 +159,15 @@ class ConsoleServices:
 
     def publish_credentials(self) -> bool:
         """Publish the ``credentials`` snapshot (retained, QoS 1) at its current version; True
-        if handed to the broker. Called after every registry change and on each (re)connect."""
-        return self.sync.publish(CREDENTIALS)
+        if handed to the broker. Called after every registry change and on each (re)connect.
+        Then tells :attr:`credential_listeners` (a failing one is logged; the others still run)."""
+        published = self.sync.publish(CREDENTIALS)
+        for listener in self.credential_listeners:
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - the credentials are saved and published anyway
+                log.exception("credential listener %r failed", listener)
+        return published
 
     def open(self) -> "ConsoleServices":
         """Open the database only (no ingest).  Idempotent."""

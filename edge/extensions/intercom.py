@@ -11,7 +11,8 @@ The panel (``[intercom]``, :class:`~edge.config.IntercomSettings`):
   ``intercom.timeout``.
 - signed commands from the desk (the operator is the command's ``issued_by``):
   ``intercom.answer`` ``{call_id}`` -> ``intercom.answered``; ``intercom.no_answer``
-  ``{call_id}`` -> ``intercom.no_answer``; ``intercom.open`` ``{call_id?, seconds?}`` pulses the
+  ``{call_id}`` -> ``intercom.no_answer``; ``intercom.refused`` ``{call_id}`` (the resident said
+  no) -> ``intercom.refused``; ``intercom.open`` ``{call_id?, seconds?}`` pulses the
   door strike relay -> ``intercom.door_opened`` (access). Answering or refusing a call that is not
   ringing/answered is ``bad_payload``; unsigned or forged commands are refused by the dispatcher.
 - the **emergency/help button** (紧急求助) raises ``intercom.emergency``, an alarm that stays at
@@ -19,7 +20,9 @@ The panel (``[intercom]``, :class:`~edge.config.IntercomSettings`):
   into the next one's ``repeats``.
 - **panel outputs** show the state (:attr:`IntercomExtension.panel_state`): ``calling`` (LED on,
   ring of ``ring_s`` on the buzzer), ``answered`` (LED on, quiet), ``opening`` (buzzer and LED for
-  the strike pulse), ``no_answer`` (LED off, a 2 s beep), ``idle`` (LED off).
+  the strike pulse), ``no_answer`` (LED off, a 2 s beep), ``refused`` (LED off, three short
+  beeps: :data:`REFUSED_BEEPS`, timed on the node's monotonic clock by the timeout thread),
+  ``idle`` (LED off).
 
 Events are journaled before anything else is done with them, so a call made while the broker is
 down reaches the console when it is back. Bad keypad input is logged and counted, never fatal.
@@ -49,13 +52,15 @@ from .base import Extension, NodeContext
 from .intercom_invites import InviteDoor, InviteLedger
 
 __all__ = ["IntercomExtension", "KeypadEntry", "Call", "CALL_KIND", "ANSWERED_KIND",
-           "NO_ANSWER_KIND", "TIMEOUT_KIND", "DOOR_OPENED_KIND", "EMERGENCY_KIND"]
+           "NO_ANSWER_KIND", "REFUSED_KIND", "TIMEOUT_KIND", "DOOR_OPENED_KIND", "EMERGENCY_KIND",
+           "REFUSED_BEEPS"]
 
 log = logging.getLogger(__name__)
 
 CALL_KIND = "intercom.call"
 ANSWERED_KIND = "intercom.answered"
 NO_ANSWER_KIND = "intercom.no_answer"
+REFUSED_KIND = "intercom.refused"
 TIMEOUT_KIND = "intercom.timeout"
 DOOR_OPENED_KIND = "intercom.door_opened"
 EMERGENCY_KIND = "intercom.emergency"
@@ -64,6 +69,9 @@ INVITE_REFUSED_KIND = "intercom.invite_refused"
 INVITE_FORGED_KIND = "intercom.invite_forged"
 #: The "nobody answered" beep, seconds.
 NO_ANSWER_BEEP_S = 2.0
+#: The "resident refused" pattern: (beep s, pause s) three times, distinct from the one long
+#: "no answer" beep and the single 0.5 s error beep.
+REFUSED_BEEPS: tuple[tuple[float, float], ...] = ((0.2, 0.2), (0.2, 0.2), (0.2, 0.0))
 #: Ended calls remembered (so a late ``intercom.open`` still names the unit), at most.
 _ENDED_KEPT = 64
 
@@ -150,10 +158,11 @@ class IntercomExtension(Extension):
         self._ctx: NodeContext | None = None
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._beeps: list[tuple[float, bool]] = []     # (monotonic s, buzzer on) still to do
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._counters = Counters(["presses", "calls", "collapsed", "keys", "keypad_errors",
-                                   "unknown_units", "cards_ignored", "answered", "no_answer",
+                                   "unknown_units", "cards_ignored", "answered", "no_answer", "refused",
                                    "timeouts", "doors_opened", "emergencies",
                                    "emergency_collapsed", "emit_errors", "output_errors",
                                    "invites_admitted", "invites_refused", "invites_forged",
@@ -184,6 +193,7 @@ class IntercomExtension(Extension):
             self.monotonic = ctx.monotonic
         for action, handler in (("intercom.answer", self._answer),
                                 ("intercom.no_answer", self._no_answer),
+                                ("intercom.refused", self._refused),
                                 ("intercom.open", self._open)):
             ctx.register_command(action, handler)
         bounce = s.bounce_ms / 1000 if s.bounce_ms else None
@@ -322,6 +332,19 @@ class IntercomExtension(Extension):
             self._emit(NO_ANSWER_KIND, {**self._about(call), "by": env.issued_by, "cmd_id": env.cmd_id},
                        raising=True)
             self._show("no_answer")
+        return {"call_id": call.call_id, "unit": call.unit}
+
+    def _refused(self, env: CommandEnvelope) -> Mapping[str, Any]:
+        """The resident refused the visitor: end the call, ``intercom.refused``, refused beeps."""
+        with self._lock:
+            call = self._call(env, states=("calling", "answered"))
+            self._end(call)
+            self._counters.incr("refused")
+            self._emit(REFUSED_KIND, {**self._about(call), "by": env.issued_by, "cmd_id": env.cmd_id},
+                       raising=True)
+            self._show("refused")
+        log.info("intercom %s: call %s to unit %s refused by the resident (desk %s)",
+                 self.settings.name, call.call_id, call.unit, env.issued_by)
         return {"call_id": call.call_id, "unit": call.unit}
 
     def _open(self, env: CommandEnvelope) -> Mapping[str, Any]:
@@ -480,6 +503,7 @@ class IntercomExtension(Extension):
     def _show(self, state: str, *, seconds: float = 0.0) -> None:
         self.panel_state = state
         led, buzzer = self.led, self.buzzer
+        self._beeps = []
         try:
             if state == "calling":
                 led and led.energise()
@@ -495,11 +519,39 @@ class IntercomExtension(Extension):
             elif state == "no_answer":
                 led and led.release()
                 buzzer and buzzer.pulse(NO_ANSWER_BEEP_S)
+            elif state == "refused":
+                led and led.release()
+                if buzzer is not None:
+                    at = self._now()
+                    for on_s, off_s in REFUSED_BEEPS:
+                        self._beeps += [(at, True), (at + on_s, False)]
+                        at += on_s + off_s
+                    self.play_beeps(at=self._now())
             else:
                 led and led.release()
         except HardwareError:  # closed while stopping, or a pin fault: never blocks a call
             self._counters.incr("output_errors")
             log.exception("intercom %s: panel outputs failed", self.settings.name)
+
+    def play_beeps(self, *, at: float | None = None) -> None:
+        """Drive the buzzer through the beep pattern steps due at ``at`` (monotonic s, default
+        :attr:`monotonic`); called by the timeout thread every ``tick_s``."""
+        now = self._now() if at is None else at
+        with self._lock:
+            buzzer = self.buzzer
+            while self._beeps and self._beeps[0][0] <= now:
+                _, on = self._beeps.pop(0)
+                if buzzer is None:
+                    continue
+                try:
+                    if on:
+                        buzzer.energise()
+                    else:
+                        buzzer.release()
+                except HardwareError:
+                    self._counters.incr("output_errors")
+                    log.exception("intercom %s: buzzer failed", self.settings.name)
+                    self._beeps = []
 
     def _beep_error(self) -> None:
         if self.buzzer is not None:
@@ -512,6 +564,7 @@ class IntercomExtension(Extension):
         while not self._stop.wait(self.tick_s):
             try:
                 self.check_timeouts()
+                self.play_beeps()
             except Exception:  # noqa: BLE001 - the thread keeps watching
                 log.exception("intercom %s: timeout check failed", self.settings.name)
 

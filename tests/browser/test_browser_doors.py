@@ -10,7 +10,7 @@ from typing import Any
 
 from mqtt_topics import EventEnvelope
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE
+from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
 
 
 def login(page: Any, base: str, user: str) -> None:
@@ -39,7 +39,7 @@ def test_credentials_page_adds_a_card_and_imports_a_csv(console_server, new_page
     page = new_page(DESKTOP)
     base = console_server.url
     login(page, base, "desk1")
-    page.click("nav >> text=门禁卡")
+    click_nav(page, "/credentials")
     page.click("text=添加门禁卡")
     page.fill("input[name=credential_id]", "c-1001")
     page.fill("input[name=holder]", "王芳")
@@ -76,7 +76,7 @@ def test_doors_board_follows_a_door_live(console_server, new_page, tmp_path) -> 
                                              "unit": "3-2-501", "card": "w26:123:4567"})
     page = new_page(DESKTOP)
     login(page, console_server.url, "desk1")
-    page.click("nav >> text=门状态")
+    click_nav(page, "/doors")
     page.wait_for_selector('[data-door-live-status][data-state="live"]')
     card = page.locator('[data-door="lobby"]')
     assert card.get_attribute("data-state") == "locked"

@@ -12,7 +12,7 @@ from mqtt_topics import EventEnvelope
 from web.access import CredentialRecord
 from web.keys.model import KeyRecord
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE
+from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
 
 
 def login(page: Any, base: str, user: str) -> None:
@@ -68,7 +68,7 @@ def test_admin_registers_a_key_and_the_desk_sees_it(console_server, new_page, tm
     page = new_page(DESKTOP)
     base = console_server.url
     login(page, base, "admin1")
-    page.click("nav >> text=钥匙管理")
+    click_nav(page, "/keys")
     page.click("text=登记钥匙")
     page.fill("input[name=number]", "K-101")
     page.fill("input[name=label]", "B-0803 空置房")
@@ -94,7 +94,7 @@ def test_cabinet_board_follows_taken_and_wrong_slot_live(console_server, new_pag
     cab = _seed(console_server.services)
     page = new_page(DESKTOP)
     login(page, console_server.url, "guard1")
-    page.click("nav >> text=钥匙柜")
+    click_nav(page, "/keys/cabinets")
     page.wait_for_selector('[data-cabinet-live-status][data-state="live"]')
     assert page.locator('.slot[data-state="present"]').count() == 6
     cab("key.taken", key="K-002", slot=2, holder="c-wang", card="0A00000001", witness=None)

@@ -13,7 +13,7 @@ from typing import Any
 from web.meters import Meter, period_of
 from web.units import parse_unit
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE
+from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
 
 H = 3_600_000
 
@@ -78,7 +78,7 @@ def test_unit_page_shows_the_consumption_chart(console_server, new_page, tmp_pat
     base = console_server.url
     page = new_page(DESKTOP)
     login(page, base, "desk1")
-    page.click("nav a[href='/meters']")
+    click_nav(page, "/meters")
     page.click("tr[data-meter='w-a-1201'] >> text=A-1201")
     page.wait_for_selector("[data-meter-card='e-a-1201'] svg[role=img]")
     chart = page.locator("[data-meter-card='e-a-1201'] svg[role=img]")

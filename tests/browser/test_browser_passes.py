@@ -10,7 +10,7 @@ from typing import Any
 
 from mqtt_topics import EventEnvelope
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE
+from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
 
 
 def login(page: Any, base: str, user: str) -> None:
@@ -41,7 +41,7 @@ def test_issue_form_refuses_a_tenant_without_letter_then_prints_one_a4_page(cons
     page = new_page(DESKTOP)
     base = console_server.url
     login(page, base, "desk1")
-    page.click("nav >> text=物品放行")
+    click_nav(page, "/passes")
     page.click("text=开具物品放行条")
     page.fill("input[name=unit]", "A-1201")
     page.fill("input[name=carrier_name]", "张三")
@@ -92,7 +92,7 @@ def test_guard_board_on_a_phone_lists_todays_pass(console_server, new_page, tmp_
         sign=services.signer().sign, by="desk1")
     page = new_page(PHONE)
     login(page, console_server.url, "guard1")
-    page.click("nav >> text=物品放行")
+    click_nav(page, "/passes/guard")
     page.wait_for_selector(f'[data-pass="{gp.pass_id}"]')
     assert "旧沙发" in page.locator(f'[data-pass="{gp.pass_id}"]').inner_text()
     # a verdict arriving after the page opened shows up without a reload
@@ -137,7 +137,7 @@ def test_desk_cancels_a_pass_and_reads_the_archive(console_server, new_page, tmp
                 handler(ev)
     page = new_page(DESKTOP)
     login(page, console_server.url, "desk1")
-    page.click("nav >> text=物品放行")
+    click_nav(page, "/passes")
     page.wait_for_selector(f'[data-pass="{drop.pass_id}"]')
     shot(page, tmp_path, "pass-desk-list")
     page.click(f'[data-pass="{drop.pass_id}"] >> a.mono')

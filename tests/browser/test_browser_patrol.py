@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE
+from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
 from web.patrol import Checkpoint, PatrolUser, Route, RoutePoint, Schedule, Tap
 
 MIN = 60_000
@@ -60,7 +60,7 @@ def test_patrol_staff_page_on_a_phone_shows_the_next_check_point(console_server,
     seed(console_server.services)
     page = new_page(PHONE)
     login(page, console_server.url, "patrol1")
-    page.click("nav >> text=我的巡更")
+    click_nav(page, "/patrol/me")
     page.wait_for_selector("[data-next-point]")
     assert page.locator("[data-next-point]").get_attribute("data-next-point") == "c"
     assert "地下车库 B2 出口" in page.locator("[data-next-point]").inner_text()
@@ -78,7 +78,7 @@ def test_supervisor_page_shows_rounds_and_acknowledges_a_patrol_alarm(console_se
     assert set(alarms) == {"patrol.missed", "patrol.unknown_card"}
     page = new_page(DESKTOP)
     login(page, console_server.url, "guard1")
-    page.click("nav >> text=巡更")
+    click_nav(page, "/patrol/live")
     page.wait_for_selector("tr[data-round]")
     assert page.locator("tr[data-round]").get_attribute("data-state") == "running"
     shot(page, tmp_path, "patrol-live")
@@ -122,3 +122,21 @@ def test_admin_edits_the_plan_and_reads_the_round_and_the_report(console_server,
     page.wait_for_selector("[data-report-total]")
     assert page.locator("[data-print]").is_visible()
     shot(page, tmp_path, "patrol-report")
+
+
+def test_supervisor_page_shows_a_tap_live_without_reloading(console_server, new_page,
+                                                           tmp_path) -> None:  # type: ignore[no-untyped-def]
+    services = console_server.services
+    seed(services)
+    page = new_page(DESKTOP)
+    login(page, console_server.url, "guard1")
+    click_nav(page, "/patrol/live")
+    page.wait_for_selector("#patrol-live-body[data-patrol-live]")      # the stream is open
+    row = page.locator("tr[data-round]")
+    assert "1/3" in row.inner_text()
+    page.evaluate("window.__sameDocument = true")
+    services.patrol.apply(Tap(event_id="lobby:b1:99", node="lobby", reader="cp-c",
+                              checkpoint="c", card=CARD, ts=time.time_ns() // 1_000_000))
+    page.locator("tr[data-round]", has_text="2/3").wait_for(timeout=10_000)
+    assert page.evaluate("window.__sameDocument === true")                # no reload
+    shot(page, tmp_path, "patrol-live-updated")

@@ -12,7 +12,7 @@ from typing import Any
 from mqtt_topics import EventEnvelope, is_alarm
 from web.units import parse_unit
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE
+from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
 
 _seq = itertools.count(1)
 
@@ -65,7 +65,7 @@ def test_desk_page_rings_a_live_call_and_shows_an_emergency(console_server, new_
     _residents(services)
     page = new_page(DESKTOP)
     login(page, console_server.url, "desk1")
-    page.click("nav >> text=前台")
+    click_nav(page, "/desk")
     page.wait_for_selector('[data-desk-live-status][data-state="live"]')
     assert page.locator("[data-call]").count() == 0
     intercom_event(services, "intercom.call", {"panel": "lobby-panel", "call_id": "b1-1",
@@ -174,7 +174,7 @@ def test_unit_pages_list_edit_and_import(console_server, new_page, tmp_path) -> 
     _residents(services)
     page = new_page(DESKTOP)
     login(page, console_server.url, "admin1")
-    page.click("nav >> text=房号")
+    click_nav(page, "/units")
     page.wait_for_selector('tr[data-unit="A-1201"]')
     shot(page, tmp_path, "units-list")
     page.click("text=添加房号")

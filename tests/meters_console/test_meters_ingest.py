@@ -143,3 +143,16 @@ def test_the_chart_series_agrees_with_one_usage_per_bar(svc) -> None:
         assert (got.amount, got.resets, got.start, got.end) == (
             pytest.approx(one.amount) if one.amount is not None else None, one.resets,
             one.start, one.end)
+
+
+def test_a_reset_alarm_is_shown_live_only_once_its_batch_commits(svc) -> None:
+    total(svc, "w-101", 50.0, T0)
+    with svc.live.subscribe() as sub:
+        with pytest.raises(RuntimeError):
+            with svc.db.transaction():            # the ingest's batch, which then fails
+                total(svc, "w-101", 3.0, T0 + H, reason="first")
+                raise RuntimeError("batch rolled back")
+        assert sub.get(timeout_s=0.05) is None
+        total(svc, "w-101", 3.0, T0 + H, reason="first")
+        item = sub.get(timeout_s=1)
+    assert item is not None and item[0] == "alarm" and item[1]["kind"] == METER_RESET_ALARM

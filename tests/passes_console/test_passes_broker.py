@@ -91,9 +91,9 @@ def test_gate_release_through_the_broker_releases_the_pass_and_a_second_one_alar
             got = svc.passes.get(gp.pass_id)
             assert (got.state, got.released_gate) == ("released", "gate-north")
             lobby.released(1, gp.pass_id, "gate-south")
-            alarm = wait_live(sub, "alarm", lambda a: a["kind"] == DOUBLE_USE)
-            # the ingest publishes the event once its batch is committed
+            # once the batch is committed: the ingest's event first, then the feature's alarm
             wait_live(sub, "event", lambda e: e["event_id"] == "lobby:b1:1")
+            alarm = wait_live(sub, "alarm", lambda a: a["kind"] == DOUBLE_USE)
         assert alarm["data"]["gates"] == ["gate-north", "gate-south"]
         assert svc.passes.get(gp.pass_id).release_count == 2
     finally:

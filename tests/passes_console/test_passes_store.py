@@ -157,3 +157,16 @@ def test_cancelled_pass_leaves_the_snapshot_a_day_after_its_window(psvc, signer,
     psvc.passes.cancel(gp.pass_id, by="desk1", reason="x")
     clock.advance(DAY_MS * 2)
     assert parse_revocations(psvc.passes.revocations_snapshot()).revoked == frozenset()
+
+
+def test_a_double_use_alarm_of_a_rolled_back_batch_never_reaches_the_screens(psvc, signer) -> None:  # type: ignore[no-untyped-def]
+    gp = issue(psvc, signer)
+    gate_event(psvc, 1, "goods_pass.released", pass_id=gp.pass_id, gate="gate-north", ts=T0 + 1000)
+    with psvc.live.subscribe() as sub:
+        with pytest.raises(RuntimeError):
+            with psvc.db.transaction():          # the ingest's batch, which then fails
+                gate_event(psvc, 2, "goods_pass.released", pass_id=gp.pass_id,
+                           gate="gate-south", ts=T0 + 2000)
+                raise RuntimeError("batch rolled back")
+        assert sub.get(timeout_s=0.05) is None
+    assert [a for a in psvc.alarms.open() if a.kind == DOUBLE_USE] == []

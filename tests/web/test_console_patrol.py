@@ -101,7 +101,8 @@ def test_a_route_through_an_unknown_check_point_is_refused(admin, services) -> N
     seed(services)
     resp = post_form(admin, ROUTE, ROUTE, {"id": "r2", "name": "x", "points": "a 0\nzz 5",
                                             "start_tolerance_min": "10", "grace_min": "15"})
-    assert resp.status_code == 400 and "unknown check-point zz" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "uses check-point zz, which does not exist" in resp.get_data(
+        as_text=True)
 
 
 def test_a_night_schedule_every_two_hours_crosses_midnight(admin, services, clock) -> None:

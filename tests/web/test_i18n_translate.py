@@ -31,3 +31,20 @@ def test_translate_compiles_the_mo(catalogues: Path) -> None:
 def test_translate_refuses_an_unknown_language(catalogues: Path) -> None:
     with pytest.raises(ValueError, match="unknown languages"):
         tools.translate({"fr": {"Dashboard": "Tableau"}})
+
+
+def test_translate_sets_a_message_of_a_context_given_as_context_eot_msgid(catalogues: Path) -> None:
+    tools.translate({"zh_CN": {"menu\u0004Keys": "钥匙菜单（测试）"}})     # web/nav.py
+    catalog = tools.read_catalog("zh_CN")
+    assert catalog.get("Keys", context="menu").string == "钥匙菜单（测试）"
+
+
+def test_translate_with_a_context_leaves_the_message_without_context_alone(catalogues: Path) -> None:
+    before = tools.read_catalog("zh_CN").get("Patrol").string           # also menu "Patrol"
+    tools.translate({"zh_CN": {"menu\u0004Patrol": "巡更菜单（测试）"}})
+    assert tools.read_catalog("zh_CN").get("Patrol").string == before
+
+
+def test_split_key_separates_context_and_msgid() -> None:
+    assert tools.split_key("menu\u0004Keys") == ("menu", "Keys")
+    assert tools.split_key("Keys") == (None, "Keys")

@@ -172,3 +172,25 @@ def test_a_taker_with_no_credential_adds_no_card(services) -> None:  # type: ign
     add_alice(services)
     add_key(services, takers=("cred:c-alice", "cred:nobody"))
     assert [c["card"] for c in _data(services)["cards"]] == [ALICE_CARD.split(":")[1]]
+
+
+def test_overdue_alarms_raised_inside_a_caller_s_transaction_go_live_after_its_commit(services) -> None:  # type: ignore[no-untyped-def]
+    add_key(services, max_loan_min=60)
+    Feed(services)("key.taken", T0, key="K-001", slot=1, holder="c-alice", card="0A00000001")
+    with services.live.subscribe() as sub:
+        with services.db.transaction():
+            (alarm,) = services.keys.loans.check_overdue(T0 + HOUR)
+            assert sub.get(timeout_s=0.05) is None       # not before the commit
+        item = sub.get(timeout_s=1)
+    assert item is not None and item[0] == "alarm" and item[1]["id"] == alarm.id
+
+
+def test_a_credential_change_bumps_the_key_permissions_at_once(services) -> None:  # type: ignore[no-untyped-def]
+    add_alice(services)
+    add_key(services)
+    version = services.keys.register.version()
+    alice = services.credentials.get("c-alice")
+    services.credentials.save(alice.with_changes(enabled=False), by="admin1", create=False)
+    services.publish_credentials()                  # what the credentials pages call
+    assert services.keys.register.version() == version + 1
+    assert _data(services)["cards"] == []

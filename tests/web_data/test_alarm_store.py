@@ -91,3 +91,16 @@ def test_acknowledge_is_published_on_the_live_feed(db: Database) -> None:
         store.acknowledge(a.id, user="desk1", note="seen", now=T0 + 1)
         channel, payload = sub.get(timeout_s=1)
     assert channel == "alarm_ack" and payload["id"] == a.id and payload["note"] == "seen"
+
+
+def test_an_acknowledgement_rolled_back_with_its_transaction_is_never_shown(db: Database) -> None:
+    live = LiveFeed()
+    store = AlarmStore(db, live=live)
+    alarm = store.raise_console("console.seq_gap", node="lobby", data={}, now=T0)
+    with live.subscribe() as sub:
+        with pytest.raises(RuntimeError):
+            with db.transaction():
+                store.acknowledge(alarm.id, user="desk1", note="checked", now=T0 + 1)
+                raise RuntimeError("rolled back")
+        assert sub.get(timeout_s=0.05) is None
+    assert store.get(alarm.id).is_open

@@ -76,15 +76,59 @@ def test_failing_event_handler_keeps_the_event_and_counts_the_error(make_ingest:
 
     def broken(ev: StoredEvent) -> None:
         calls.append(ev.seq)
-        ev_db.conn().execute("INSERT INTO visits VALUES (?)", (ev.seq,))
+        ev_db.conn().execute("INSERT INTO handler_rows VALUES (?)", (ev.seq,))
         raise RuntimeError("feature bug")
 
     ingest = make_ingest(event_handlers=[broken])
     ev_db = ingest.events.db
-    ev_db.conn().execute("CREATE TABLE visits (seq INTEGER)")
+    ev_db.conn().execute("CREATE TABLE handler_rows (seq INTEGER)")
     with ingest.live.subscribe() as sub:
         lobby.event(envelope(1))
         wait_channel(sub, "event", lambda p: p["seq"] == 1)
     assert calls == [1] and ingest.events.count() == 1
     assert ingest.counters["handler_errors"] == 1
-    assert ev_db.conn().execute("SELECT count(*) FROM visits").fetchone()[0] == 0  # its writes undone
+    assert ev_db.conn().execute("SELECT count(*) FROM handler_rows").fetchone()[0] == 0  # its writes undone
+
+
+def test_a_handler_effect_runs_once_after_the_retried_batch_commits(make_ingest: Callable[..., Ingest],
+                                                                     lobby: NodeClient,
+                                                                     tmp_path: Path) -> None:
+    effects: list[tuple[int, int]] = []
+    failures = ["disk I/O error"]
+
+    def committed_events() -> int:
+        other = sqlite3.connect(tmp_path / "console.db")
+        try:
+            return other.execute("SELECT count(*) FROM events").fetchone()[0]
+        finally:
+            other.close()
+
+    def publishing(ev: StoredEvent) -> None:   # a feature telling live screens about ev
+        ingest.events.db.after_commit(lambda: effects.append((ev.seq, committed_events())))
+
+    def flaky(ev: StoredEvent) -> None:        # the database fails once: the batch rolls back
+        if failures:
+            raise sqlite3.OperationalError(failures.pop())
+
+    ingest = make_ingest(event_handlers=[publishing, flaky])
+    lobby.event(envelope(1))
+    assert wait_until(lambda: effects, timeout_s=10)
+    assert ingest.counters["db_errors"] == 1          # the first try was rolled back...
+    assert effects == [(1, 1)]                        # ...and its effect never ran
+
+
+def test_a_failing_handler_s_deferred_effects_are_dropped(make_ingest: Callable[..., Ingest],
+                                                          lobby: NodeClient) -> None:
+    effects: list[str] = []
+
+    def broken(ev: StoredEvent) -> None:
+        ingest.events.db.after_commit(lambda: effects.append("broken"))
+        raise RuntimeError("feature bug")
+
+    def fine(ev: StoredEvent) -> None:
+        ingest.events.db.after_commit(lambda: effects.append("fine"))
+
+    ingest = make_ingest(event_handlers=[broken, fine])
+    lobby.event(envelope(1))
+    assert wait_until(lambda: effects, timeout_s=10)
+    assert effects == ["fine"] and ingest.counters["handler_errors"] == 1

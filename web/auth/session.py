@@ -19,8 +19,11 @@ from .users import User
 
 __all__ = ["init_session", "unauthenticated", "PUBLIC_ENDPOINTS", "wants_json"]
 
-#: Endpoints anyone may reach.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "i18n.set_language"})
+#: Endpoints anyone may reach. ``invite_link.show`` (``GET /v/<token>``) is the one console page
+#: without a log-in: a visitor's phone shows an invite's QR code; the 128-bit token in the URL
+#: is the capability (stored hashed, rate-limited, 404 once the invite is not usable), see
+#: :mod:`web.views.invite_link`. Nothing else may be added here without the same care.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "i18n.set_language", "invite_link.show"})
 log = logging.getLogger(__name__)
 
 

@@ -250,9 +250,9 @@ class KeyLoanStore:
                 raised.append(alarm)
             c.execute("UPDATE key_loans SET state = 'cancelled' WHERE state = 'released' "
                       "AND created_at <= ?", (now_ms - RELEASE_STALE_MS,))
-        if self._live is not None and not self._db.in_transaction():
+        if self._live is not None:     # once committed (a caller's transaction included)
             for alarm in raised:
-                self._live.publish("alarm", alarm.to_dict())
+                self._alarms.announce(alarm, self._live)
         return raised
 
     # -- reads ----------------------------------------------------------------------------

@@ -127,8 +127,8 @@ class MeterWatch:
                 raised.append(alarm)
         for alarm in raised:
             log.warning("meters: %s %s", alarm.kind, alarm.data)
-            if self._live is not None:
-                self._live.publish("alarm", alarm.to_dict())
+            if self._live is not None:   # once committed (the job may run in a transaction)
+                self._alarms.announce(alarm, self._live)
         return raised
 
     def active(self) -> Mapping[tuple[str, str], int]:

@@ -163,8 +163,8 @@ class MeterIngest:
                     METER_RESET_ALARM, node=ev.node, now=ev.received_at,
                     data={"meter": meter, "register": name, "value": value, "read_ts": read_ts,
                           "unit": registered.unit if registered else d.get("unit", "")})
-                if self._live is not None:
-                    self._live.publish("alarm", alarm.to_dict())
+                if self._live is not None:   # once the ingest's batch has committed
+                    self._alarms.announce(alarm, self._live)
 
     def _offline(self, ev: "StoredEvent") -> None:
         d = ev.data

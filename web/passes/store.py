@@ -415,8 +415,8 @@ class GoodsPassStore:
             return
         alarm = self._alarms.raise_console(DOUBLE_USE, node=event.node, data=data,
                                            now=event.received_at)
-        if self._live is not None:
-            self._live.publish("alarm", alarm.to_dict())
+        if self._live is not None:   # once the ingest's batch has committed, never before
+            self._alarms.announce(alarm, self._live)
 
     # -- revocations snapshot --------------------------------------------------------------
     def revocations_version(self) -> int:

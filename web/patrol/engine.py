@@ -134,17 +134,23 @@ class RoundEngine:
             out = self._on_tap(tap, self._now(now))
         return self._notify(out)
 
-    def load(self, taps: Iterable[Tap], *, now: int | None = None) -> int:
+    def load(self, taps: Iterable[Tap], *, now: int | None = None,
+             raised: list[PatrolAlarm] | None = None) -> int:
         """Replay stored taps (console start) in time order, each at its own time, then
-        :meth:`tick`; callbacks are not called for what this raises (it was raised before).
-        Returns the taps applied."""
+        :meth:`tick`; callbacks are not called for what this raises (most of it was raised
+        before).  ``raised``: if given, every alarm the replay and the tick raised is appended
+        to it, for the caller to report those that were not (deadlines that passed while the
+        console was down).  Returns the taps applied."""
         with self._lock:
             now = self._now(now)
             n = 0
+            out: list = []
             for tap in sorted(taps, key=lambda t: (t.ts, t.event_id)):
-                self._on_tap(tap, min(tap.ts, now))   # as when it happened: no false corrections
+                out.extend(self._on_tap(tap, min(tap.ts, now)))   # as when it happened
                 n += 1
-            self._tick(now)
+            out.extend(self._tick(now))
+        if raised is not None:
+            raised.extend(a for a in out if isinstance(a, PatrolAlarm))
         return n
 
     def tick(self, now: int | None = None) -> list[PatrolAlarm]:

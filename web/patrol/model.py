@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import time as dtime
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConsoleError
@@ -36,12 +36,20 @@ class PatrolError(ConsoleError):
 
 
 class PatrolPlanError(PatrolError, ValueError):
-    """A check-point, route, schedule or user is invalid or refers to something unknown."""
+    """A check-point, route, schedule or user is invalid or refers to something unknown.
+    ``str()`` is the English sentence (logs); ``code`` and ``params`` say the same for
+    :func:`web.patrol.messages.problem_text`, which pages show in the user's language."""
+
+    def __init__(self, message: str, *, code: str = "", **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def _check_id(value: str, what: str) -> None:
     if not isinstance(value, str) or not _ID_RE.match(value):
-        raise PatrolPlanError(f"{what} id must match [a-z0-9][a-z0-9_-]{{0,63}}, got {value!r}")
+        raise PatrolPlanError(f"{what} id must match [a-z0-9][a-z0-9_-]{{0,63}}, got {value!r}",
+                              code="bad_id", what=what, value=value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +67,8 @@ class Checkpoint:
     def __post_init__(self) -> None:
         _check_id(self.id, "check-point")
         if not self.node or not self.reader:
-            raise PatrolPlanError(f"check-point {self.id}: node and reader are required")
+            raise PatrolPlanError(f"check-point {self.id}: node and reader are required",
+                                  code="no_reader", id=self.id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +89,8 @@ class RoutePoint:
     def __post_init__(self) -> None:
         if not (self.expected_min >= 0 and self.tolerance_min >= 0 and self.min_walk_s >= 0):
             raise PatrolPlanError(f"route point {self.checkpoint}: expected_min, tolerance_min and "
-                                  f"min_walk_s must be >= 0")
+                                  f"min_walk_s must be >= 0", code="negative_point",
+                                  checkpoint=self.checkpoint)
 
     @property
     def due_min(self) -> float:
@@ -114,14 +124,17 @@ class Route:
         _check_id(self.id, "route")
         object.__setattr__(self, "points", tuple(self.points))
         if not self.points:
-            raise PatrolPlanError(f"route {self.id}: needs at least one check-point")
+            raise PatrolPlanError(f"route {self.id}: needs at least one check-point",
+                                  code="no_points", id=self.id)
         index: dict[str, int] = {}
         for i, p in enumerate(self.points):
             if p.checkpoint in index:
-                raise PatrolPlanError(f"route {self.id}: check-point {p.checkpoint} is listed twice")
+                raise PatrolPlanError(f"route {self.id}: check-point {p.checkpoint} is listed twice",
+                                      code="point_twice", id=self.id, checkpoint=p.checkpoint)
             index[p.checkpoint] = i
         if self.start_tolerance_min < 0 or self.grace_min < 0:
-            raise PatrolPlanError(f"route {self.id}: start_tolerance_min and grace_min must be >= 0")
+            raise PatrolPlanError(f"route {self.id}: start_tolerance_min and grace_min must be >= 0",
+                                  code="negative_route", id=self.id)
         object.__setattr__(self, "_index", index)
 
     def index(self, checkpoint: str) -> int | None:
@@ -146,7 +159,8 @@ class Route:
 def _parse_hhmm(value: str) -> dtime:
     m = _HHMM_RE.match(value) if isinstance(value, str) else None
     if not m:
-        raise PatrolPlanError(f"a start time is HH:MM (00:00-23:59), got {value!r}")
+        raise PatrolPlanError(f"a start time is HH:MM (00:00-23:59), got {value!r}",
+                              code="bad_time", value=value)
     return dtime(int(m.group(1)), int(m.group(2)))
 
 
@@ -182,13 +196,16 @@ class Schedule:
         object.__setattr__(self, "weekdays", frozenset(self.weekdays))
         object.__setattr__(self, "assignees", tuple(self.assignees))
         if not self.times:
-            raise PatrolPlanError(f"schedule {self.id}: needs at least one start time")
+            raise PatrolPlanError(f"schedule {self.id}: needs at least one start time",
+                                  code="no_times", id=self.id)
         if not self.weekdays or not self.weekdays <= frozenset(range(7)):
-            raise PatrolPlanError(f"schedule {self.id}: weekdays are 0 (Monday) to 6 (Sunday)")
+            raise PatrolPlanError(f"schedule {self.id}: weekdays are 0 (Monday) to 6 (Sunday)",
+                                  code="bad_weekdays", id=self.id)
         try:
             ZoneInfo(self.tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise PatrolPlanError(f"schedule {self.id}: unknown time zone {self.tz!r}") from exc
+            raise PatrolPlanError(f"schedule {self.id}: unknown time zone {self.tz!r}",
+                                  code="bad_tz", id=self.id, value=self.tz) from exc
         starts: list[tuple[int, dtime]] = []
         day, prev = 0, None
         for text in self.times:
@@ -196,7 +213,8 @@ class Schedule:
             if prev is not None and t <= prev:
                 day += 1
             if day > 1 or (day == 1 and starts and t >= starts[0][1]):
-                raise PatrolPlanError(f"schedule {self.id}: start times must fit in 24 hours")
+                raise PatrolPlanError(f"schedule {self.id}: start times must fit in 24 hours",
+                                      code="times_overflow", id=self.id)
             starts.append((day, t))
             prev = t
         object.__setattr__(self, "_starts", tuple(starts))
@@ -212,7 +230,8 @@ class Schedule:
         """Start times every ``every_min`` minutes from ``start`` to ``end`` inclusive, crossing
         midnight if ``end`` is before ``start`` (22:00 -> 06:00 every 120: 22, 0, 2, 4, 6)."""
         if every_min <= 0:
-            raise PatrolPlanError(f"schedule {id}: every_min must be > 0")
+            raise PatrolPlanError(f"schedule {id}: every_min must be > 0", code="bad_every",
+                                  id=id)
         s, e = _parse_hhmm(start), _parse_hhmm(end)
         a, b = s.hour * 60 + s.minute, e.hour * 60 + e.minute
         if b < a:
@@ -233,7 +252,7 @@ class PatrolUser:
 
     def __post_init__(self) -> None:
         if not self.user:
-            raise PatrolPlanError("a patrol user needs a user name")
+            raise PatrolPlanError("a patrol user needs a user name", code="no_user")
         object.__setattr__(self, "cards", tuple(c.upper() for c in self.cards))
 
 
@@ -253,33 +272,42 @@ class PatrolPlan:
         for c in checkpoints:
             self._unique(self.checkpoints, c.id, c, "check-point")
             if (c.node, c.reader) in self._by_reader:
+                other = self._by_reader[(c.node, c.reader)]
                 raise PatrolPlanError(f"check-point {c.id}: reader {c.node}/{c.reader} is already "
-                                      f"check-point {self._by_reader[(c.node, c.reader)]}")
+                                      f"check-point {other}", code="reader_taken", id=c.id,
+                                      reader=f"{c.node}/{c.reader}", other=other)
             self._by_reader[(c.node, c.reader)] = c.id
         for r in routes:
             self._unique(self.routes, r.id, r, "route")
             for i, p in enumerate(r.points):
                 if p.checkpoint not in self.checkpoints:
-                    raise PatrolPlanError(f"route {r.id}: unknown check-point {p.checkpoint}")
+                    raise PatrolPlanError(f"route {r.id}: unknown check-point {p.checkpoint}",
+                                          code="unknown_checkpoint", id=r.id,
+                                          checkpoint=p.checkpoint)
                 self._routes_at.setdefault(p.checkpoint, []).append((r, i))
         for u in users:
             self._unique(self.users, u.user, u, "patrol user")
             for card in u.cards:
                 if card in self._by_card:
-                    raise PatrolPlanError(f"card {card} belongs to {self._by_card[card]} and {u.user}")
+                    raise PatrolPlanError(f"card {card} belongs to {self._by_card[card]} and {u.user}",
+                                          code="card_taken", card=card,
+                                          other=self._by_card[card], user=u.user)
                 self._by_card[card] = u.user
         for s in schedules:
             self._unique(self.schedules, s.id, s, "schedule")
             if s.route not in self.routes:
-                raise PatrolPlanError(f"schedule {s.id}: unknown route {s.route}")
+                raise PatrolPlanError(f"schedule {s.id}: unknown route {s.route}",
+                                      code="unknown_route", id=s.id, route=s.route)
             for name in s.assignees:
                 if name not in self.users:
-                    raise PatrolPlanError(f"schedule {s.id}: {name} is not a patrol user")
+                    raise PatrolPlanError(f"schedule {s.id}: {name} is not a patrol user",
+                                          code="not_patrol_user", id=s.id, user=name)
 
     @staticmethod
     def _unique(table: dict, key: str, value: object, what: str) -> None:
         if key in table:
-            raise PatrolPlanError(f"{what} {key} is defined twice")
+            raise PatrolPlanError(f"{what} {key} is defined twice", code="duplicate", what=what,
+                                  id=key)
         table[key] = value
 
     def checkpoint_for(self, *, checkpoint: str | None, node: str, reader: str) -> str | None:

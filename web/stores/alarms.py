@@ -92,7 +92,8 @@ class AlarmStore:
 
     :param db: the console database (opened by the caller).
     :param live: if given, :meth:`acknowledge` publishes ``("alarm_ack", alarm)`` on it
-        (the ingest publishes new alarms itself, after its transaction commits)."""
+        and :meth:`announce` ``("alarm", alarm)``, both once the transaction commits (the
+        ingest publishes the alarms it raises itself, after its transaction commits)."""
 
     def __init__(self, db: Database, *, live: "LiveFeed | None" = None) -> None:
         self._db = db
@@ -142,9 +143,17 @@ class AlarmStore:
         if cur.rowcount == 0:
             raise AlreadyDone(f"alarm {alarm_id} was acknowledged by {alarm.acknowledged_by} "
                               f"at {alarm.acknowledged_at}")
-        if self._live is not None:
-            self._live.publish("alarm_ack", alarm.to_dict())
+        if self._live is not None:   # once committed (a caller's transaction may roll back)
+            self._db.after_commit(lambda: self._live.publish("alarm_ack", alarm.to_dict()))
         return alarm
+
+    def announce(self, alarm: Alarm, live: "LiveFeed | None" = None) -> None:
+        """Publish ``("alarm", alarm)`` on ``live`` (default: this store's feed) once the
+        current transaction commits (at once outside one; never if it rolls back): how a
+        feature shows an alarm it raised with :meth:`raise_console` inside a transaction."""
+        feed = live if live is not None else self._live
+        if feed is not None:
+            self._db.after_commit(lambda: feed.publish("alarm", alarm.to_dict()))
 
     def get(self, alarm_id: int) -> Alarm:
         """The alarm with ``alarm_id`` (raises :class:`NotFound`)."""

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from .model import Resident, Unit, UnitError, parse_unit
+from .model import Resident, Unit, UnitError, UnitProblem, parse_unit
 
 __all__ = ["COLUMNS", "MAX_ROWS", "RowProblem", "UnitImportPlan", "parse_residents",
            "residents_text", "parse_units_csv", "export_rows"]
@@ -57,12 +57,12 @@ def residents_text(residents: Iterable[Resident], sep: str = "\n") -> str:
 @dataclass(frozen=True)
 class RowProblem:
     """A refused row: ``row`` (its line in the file; the header is line 1), ``unit`` as written,
-    ``problem`` (an English sentence from validation, or a code: ``missing_column``,
-    ``extra_cells``, ``duplicate_row``, ``bad_vacant``, ``too_many_rows``)."""
+    ``problem`` (a :class:`~web.units.model.UnitProblem` from validation, or a code:
+    ``missing_column``, ``extra_cells``, ``duplicate_row``, ``bad_vacant``, ``too_many_rows``)."""
 
     row: int
     unit: str
-    problem: str
+    problem: "str | UnitProblem"
 
 
 @dataclass
@@ -111,7 +111,7 @@ def parse_units_csv(text: str) -> UnitImportPlan:
                                "residents": parse_residents(row.get("residents", "")),
                                "note": row.get("note", "")})
         except UnitError as exc:
-            for problem in exc.errors:
+            for problem in exc.problems:
                 plan.problems.append(RowProblem(line, shown, problem))
             continue
         if unit.code in seen:

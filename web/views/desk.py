@@ -36,8 +36,8 @@ bp = Blueprint("desk", __name__)
 _desk = roles_required(*PAGE_ROLES["desk"])
 #: Alarm kinds shown in the desk page's red banner.
 EMERGENCY_KINDS = ("intercom.emergency", "intercom.invite_forged")
-_CALL_KINDS = ("intercom.call", "intercom.answered", "intercom.no_answer", "intercom.timeout",
-               "intercom.door_opened")
+_CALL_KINDS = ("intercom.call", "intercom.answered", "intercom.no_answer", "intercom.refused",
+               "intercom.timeout", "intercom.door_opened")
 _POLL_S = 0.5
 
 

@@ -2,7 +2,9 @@
 for a unit and a time window; the console signs an ``LI1.`` token with the site key and shows it
 as a QR code (``/invites/<id>``, sized for a phone; ``/invites/<id>/qr.svg`` to send). The
 door node verifies it offline; the admission checks the visitor in. Revoking publishes
-``sync/invite-revocations``. Creating and revoking are audited (never the token itself)."""
+``sync/invite-revocations``. ``POST /invites/<id>/link`` makes the visitor's phone link
+(``/v/<token>``, :mod:`web.views.invite_link`) and shows it once on the page it returns.
+Creating, revoking and making links are audited (never a token itself)."""
 
 from __future__ import annotations
 
@@ -110,13 +112,34 @@ def _invite(invite_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/invites/<invite_id>")
 @_desk
 def show(invite_id: str) -> ResponseReturnValue:
+    return _page(invite_id)
+
+
+def _page(invite_id: str, link_url: str | None = None) -> ResponseReturnValue:
+    """The invite's page; ``link_url``: a phone link just made (shown this once)."""
     inv = _invite(invite_id)
     st = console()
     state = inv.state(st.clock())
     return render_template("invite.html", inv=inv, state=state,
                            state_label=INVITE_STATE_LABELS[state],
                            svg=qr_svg(inv.qr_text) if state in ("valid", "not_yet_valid") else None,
-                           confirm_form=ConfirmForm())
+                           confirm_form=ConfirmForm(), link_url=link_url,
+                           link=st.services.visitors.links.current(inv.invite_id))
+
+
+@bp.post("/invites/<invite_id>/link")
+@_desk
+def make_link(invite_id: str) -> ResponseReturnValue:
+    """A new phone link (the previous one stops working), shown once on the page returned."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    inv = _invite(invite_id)
+    if inv.state(console().clock()) not in ("valid", "not_yet_valid"):
+        flash(_("This invite can no longer be used: no phone link was made."), "error")
+        return redirect(url_for("invites.show", invite_id=invite_id), code=303)
+    token = console().services.visitors.links.issue(invite_id, by=g.user.username)
+    _record(actions.INVITE_LINK, invite_id, "phone link made (earlier links replaced)")
+    return _page(invite_id, link_url=url_for("invite_link.show", token=token, _external=True))
 
 
 @bp.get("/invites/<invite_id>/qr.svg")

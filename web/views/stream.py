@@ -5,7 +5,13 @@ then ``event``, ``alarm`` and ``alarm_ack`` messages as the :class:`~web.live.Li
 delivers them, each carrying server-rendered, escaped HTML rows. A heartbeat comment every
 15 s keeps proxies from closing the connection and reveals a client that went away (the
 write fails and the stream ends); the stream also ends when the user's log-in ends or the
-console shuts down."""
+console shuts down.
+
+``/live/stream?view=patrol`` (the patrol supervisor page, roles of ``patrol_live``) is the
+cheap variant: no sync and no rendered rows, only ``patrol`` messages (``{"round": id}`` or
+``{"tap": event_id}`` when the round engine changed, ``{"alarm": id}`` when a ``patrol.*``
+alarm was raised or acknowledged, ``{"sync": true}`` on each (re)connect), on which the page
+fetches its rounds again."""
 
 from __future__ import annotations
 
@@ -14,8 +20,8 @@ import logging
 import time
 from typing import Any, Iterator
 
-from flask import (Blueprint, Response, current_app, g, render_template, request, session,
-                   stream_with_context, url_for)
+from flask import (Blueprint, Response, abort, current_app, g, render_template, request,
+                   session, stream_with_context, url_for)
 from flask.typing import ResponseReturnValue
 
 from ..auth import PAGE_ROLES, can, roles_required
@@ -30,6 +36,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("stream", __name__, url_prefix="/live")
 #: Longest wait on the feed before checking for shutdown, seconds.
 _POLL_S = 1.0
+#: Kind prefix of the alarms the patrol view forwards.
+PATROL_ALARMS = "patrol."
 
 
 def sse(channel: str, payload: dict[str, Any]) -> str:
@@ -66,6 +74,15 @@ def _message(channel: str, payload: dict[str, Any], next_url: str) -> str | None
     return None
 
 
+def _patrol_message(channel: str, payload: dict[str, Any]) -> str | None:
+    """The ``patrol`` view's SSE text for one live update: ids only, nothing rendered."""
+    if channel == "patrol":
+        return sse("patrol", {k: str(payload[k])[:200] for k in ("round", "tap") if payload.get(k)})
+    if channel in ("alarm", "alarm_ack") and str(payload.get("kind", "")).startswith(PATROL_ALARMS):
+        return sse("patrol", {"alarm": payload.get("id")})
+    return None
+
+
 def _sync(next_url: str) -> str:
     services = console().services
     events = services.events.search(limit=DASHBOARD_EVENTS).items
@@ -83,13 +100,16 @@ def live_stream() -> ResponseReturnValue:
     heartbeat_s = float(current_app.config["LIVE_HEARTBEAT_S"])
     username, nonce = g.user.username, session.get("sid")
     next_url = safe_next(request.args.get("next"), url_for("dashboard.index"))
+    patrol = request.args.get("view") == "patrol"
+    if patrol and not can(g.user.role, "patrol_live"):
+        abort(403)
 
     def generate() -> Iterator[str]:
         sub = st.services.live.subscribe()
         st.stream_opened(sub)
         try:
             yield "retry: 3000\n\n"
-            yield _sync(next_url)
+            yield sse("patrol", {"sync": True}) if patrol else _sync(next_url)
             beat_at = time.monotonic() + heartbeat_s
             while not st.stopping.is_set() and not sub.closed:
                 wait = beat_at - time.monotonic()
@@ -103,7 +123,8 @@ def live_stream() -> ResponseReturnValue:
                 if item is None:
                     continue
                 try:
-                    text = _message(item[0], item[1], next_url)
+                    text = (_patrol_message(*item) if patrol
+                            else _message(item[0], item[1], next_url))
                 except Exception:  # a broken update must not end every dashboard's stream
                     log.exception("live update %s could not be rendered", item[0])
                     continue

@@ -15,6 +15,7 @@ from ..auth import PAGE_ROLES, roles_required
 from ..state import console
 from ..units import UnitError, UnitExists, UnitNotFound, parse_unit
 from ..units.csv_io import COLUMNS, parse_residents, parse_units_csv, residents_text, export_rows
+from ..units.messages import problem_text as unit_problem_text
 from ..visitors import actions
 from ..visitors.messages import RELATION_LABELS
 from .csv_export import csv_download
@@ -67,7 +68,7 @@ def _from_form(form: UnitForm) -> tuple[Any, list[str]]:
                            "residents": parse_residents(form.residents.data or ""),
                            "note": form.note.data or ""})
     except UnitError as exc:
-        return None, exc.errors
+        return None, [unit_problem_text(p) for p in exc.problems]
     return unit, []
 
 
@@ -144,7 +145,9 @@ def export_csv() -> ResponseReturnValue:
     return csv_download(export_rows(iter(st.services.units)), name="units", now_ms=st.clock())
 
 
-def _problem_text(code: str) -> str:
+def _problem_text(code: Any) -> str:
+    if not isinstance(code, str):
+        return unit_problem_text(code)
     if code.startswith("missing_column:"):
         return _("The column %(column)s is missing from the header row; nothing was imported.",
                  column=code.split(":", 1)[1])

@@ -20,8 +20,11 @@ VISIT_AUTO_CHECKOUT = "visit.auto_checkout"
 VISIT_ANONYMISE = "visit.anonymise"
 INVITE_CREATE = "invite.create"
 INVITE_REVOKE = "invite.revoke"
+INVITE_LINK = "invite.link"                      #: a phone link made (the token is never logged)
 WATCH_ADD = "watchlist.add"
 WATCH_REMOVE = "watchlist.remove"
 VISITOR_SETTINGS = "visitor.settings"
+PANEL_BUILDING = "intercom.panel_building"          #: a panel mapped to a building
+PANEL_BUILDING_REMOVE = "intercom.panel_building_remove"
 #: The user name the console's own jobs write in the audit log.
 SYSTEM_USER = "system"

@@ -7,7 +7,8 @@ A call's ``key`` is ``node:call_id`` (a panel's call ids are unique per boot of 
 (``timeout``, ``no_answer``, ``refused``, ``opened``); ``confirmed_via`` (``phone`` /
 ``in_person``) records that the resident agreed, which a visit registered for the call takes
 over. The unit the visitor keyed (``unit_raw``, e.g. ``1201``) is matched to the unit registry
-(:func:`resolve_unit`) so the desk sees who lives there.
+(:func:`resolve_unit`) so the desk sees who lives there; a panel an administrator mapped to a
+building (:class:`~web.visitors.panels.PanelBuildings`) looks the number up in that building.
 """
 
 from __future__ import annotations
@@ -87,13 +88,18 @@ class Call:
         return self.unit or self.unit_raw
 
 
-def resolve_unit(units: UnitStore, raw: str) -> str | None:
-    """The registry code a panel's unit names: the code itself (``A-1201``), else the one
-    registered unit whose number is ``raw`` (``1201``); None if none or several match."""
+def resolve_unit(units: UnitStore, raw: str, *, building: str | None = None) -> str | None:
+    """The registry code a panel's unit names: the code itself (``A-1201``); else, for a panel
+    in ``building``, that building's unit numbered ``raw``; else the one registered unit whose
+    number is ``raw`` (``1201``). None if none (or, without a building, several) match."""
     if units.exists(raw):
         return raw
-    rows = units._db.conn().execute("SELECT code FROM units WHERE number = ? LIMIT 2",  # noqa: SLF001
-                                    (raw,)).fetchall()
+    conn = units._db.conn()  # noqa: SLF001
+    if building is not None:
+        row = conn.execute("SELECT code FROM units WHERE building = ? AND number = ?",
+                           (building, raw)).fetchone()
+        return row[0] if row else None
+    rows = conn.execute("SELECT code FROM units WHERE number = ? LIMIT 2", (raw,)).fetchall()
     return rows[0][0] if len(rows) == 1 else None
 
 
@@ -104,10 +110,14 @@ def _call(r: sqlite3.Row) -> Call:
 class CallStore:
     """Calls in the console database.  ``clock``: UTC ms.  The constructor does no I/O."""
 
-    def __init__(self, db: Database, *, units: UnitStore, clock: Callable[[], int]) -> None:
+    def __init__(self, db: Database, *, units: UnitStore, clock: Callable[[], int],
+                 panel_building: Callable[[str, str], str | None] | None = None) -> None:
+        """``panel_building(node, panel)``: the building a panel stands in, or None (default:
+        no panel is mapped)."""
         self._db = db
         self._units = units
         self._clock = clock
+        self._panel_building = panel_building or (lambda node, panel: None)
 
     # -- from the panel's events (ingest transaction) -------------------------------------------
 
@@ -117,7 +127,8 @@ class CallStore:
         if not call_id or not raw:
             raise ValueError(f"intercom.call from {node} without call_id/unit: {data!r}")
         key = f"{node}:{call_id}"
-        unit = resolve_unit(self._units, raw)
+        unit = resolve_unit(self._units, raw,
+                            building=self._panel_building(node, str(data.get("panel") or "")))
         with self._db.transaction() as c:
             cur = c.execute(
                 "INSERT INTO intercom_calls (key, node, panel, call_id, unit_raw, unit, via, "
@@ -128,7 +139,7 @@ class CallStore:
         return self.get(key) if cur.rowcount else None
 
     def on_node_update(self, node: str, kind: str, data: dict[str, Any], *, ts: int) -> Call | None:
-        """Apply ``intercom.answered`` / ``no_answer`` / ``timeout`` / ``door_opened`` from the
+        """Apply ``intercom.answered`` / ``no_answer`` / ``refused`` / ``timeout`` / ``door_opened`` from the
         panel; the call after, or None if it is unknown."""
         call_id = data.get("call_id")
         if not call_id:
@@ -143,7 +154,8 @@ class CallStore:
                           "answered_by = COALESCE(answered_by, ?), repeats = repeats + ? "
                           "WHERE key = ? AND state = 'ringing'", (ts, by, repeats, key))
             else:
-                outcome = {"intercom.no_answer": "no_answer", "intercom.timeout": "timeout",
+                outcome = {"intercom.no_answer": "no_answer", "intercom.refused": "refused",
+                           "intercom.timeout": "timeout",
                            "intercom.door_opened": "opened"}[kind]
                 # the desk's own outcome (refused, no answer) stays; a door opening wins over
                 # a time-out the console recorded first

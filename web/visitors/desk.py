@@ -36,8 +36,10 @@ from ..sync import SyncPublisher
 from ..units import UnitStore
 from . import actions
 from .calls import Call, CallStore
+from .invite_links import InviteLinkStore
 from .invites import Invite, InviteStore
 from .model import CONFIRM_VIA, VisitInput, parse_visit
+from .panels import PanelBuildings
 from .settings import SettingsStore
 from .visits import Visit, VisitStore
 from .watchlist import WatchEntry, Watchlist
@@ -52,7 +54,7 @@ log = logging.getLogger(__name__)
 #: The node command that opens the lobby door at an intercom panel.
 UNLOCK_ACTION = "intercom.open"
 DAY_MS = 86_400_000
-_CALL_UPDATES = ("intercom.answered", "intercom.no_answer", "intercom.timeout",
+_CALL_UPDATES = ("intercom.answered", "intercom.no_answer", "intercom.refused", "intercom.timeout",
                  "intercom.door_opened")
 
 
@@ -101,9 +103,12 @@ class VisitorDesk:
         self._clock = clock
         self._tz = zoneinfo.ZoneInfo(timezone)
         self._node_keys = tuple(node_keys)
-        self.calls = CallStore(db, units=units, clock=clock)
+        self.panels = PanelBuildings(db, units=units, clock=clock)
+        self.calls = CallStore(db, units=units, clock=clock,
+                               panel_building=self.panels.building_for)
         self.visits = VisitStore(db, clock=clock)
         self.invites = InviteStore(db, site=site, clock=clock)
+        self.links = InviteLinkStore(db, clock=clock)
         self.watchlist = Watchlist(db, clock=clock)
         self.settings = SettingsStore(db)
         self.audit = AuditLog(db, clock=clock)
@@ -117,7 +122,8 @@ class VisitorDesk:
         jobs.add("visits.anonymise", self.anonymise, every_ms=DAY_MS)
 
     def _announce(self, **what: Any) -> None:
-        self._live.publish("desk", what)
+        # once committed: a caller (the ingest's batch, a page) may still roll back
+        self._db.after_commit(lambda: self._live.publish("desk", what))
 
     # -- ingest ---------------------------------------------------------------------------------
 
@@ -173,10 +179,12 @@ class VisitorDesk:
         return call
 
     def end_call(self, key: str, *, outcome: str, by: str) -> Call:
-        """``refused`` (the resident said no) or ``no_answer`` (nobody picked up)."""
+        """``refused`` (the resident said no: the panel shows ``intercom.refused``) or
+        ``no_answer`` (nobody picked up: ``intercom.no_answer``)."""
         call = self.calls.require(key)
         if call.active:
-            self._send(call.node, "intercom.no_answer", {"call_id": call.call_id}, by)
+            action = "intercom.refused" if outcome == "refused" else "intercom.no_answer"
+            self._send(call.node, action, {"call_id": call.call_id}, by)
         call = self.calls.end(key, outcome=outcome, by=by)
         if outcome == "refused":
             for vid in self.visits.link_call_confirmation(key, via=None, by=by):
@@ -291,6 +299,15 @@ class VisitorDesk:
         if not self._units.exists(fields["unit"]):
             raise VisitError({"unit": ["unknown_unit"]})
         return self.invites.create(signer=signer, by=by, **fields)
+
+    def phone_invite(self, token: str) -> Invite | None:
+        """The invite a phone link's token opens while it is valid or not yet valid; None for
+        an unknown token and for a revoked, used-up or expired invite."""
+        invite_id = self.links.invite_for(token)
+        inv = self.invites.get(invite_id) if invite_id else None
+        if inv is None or inv.state(self._clock()) not in ("valid", "not_yet_valid"):
+            return None
+        return inv
 
     def revoke_invite(self, invite_id: str, *, by: str) -> tuple[int, bool]:
         """Revoke; ``(version, published)`` of ``sync/invite-revocations``."""

@@ -30,6 +30,8 @@ PROBLEMS: Mapping[str, Any] = {
     "in_past": _l("The invite would already have expired."),
     "bad_uses": _l("1 to 255 uses."),
     "bad_time": _l("Not a valid date and time."),
+    "bad_name": _l("1 to 64 letters, digits or . _ : -"),
+    "unknown_building": _l("No unit of the unit registry is in this building."),
 }
 
 ID_TYPE_LABELS: Mapping[str, Any] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import abort, g, render_template, request
+from flask import abort, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -54,16 +54,30 @@ def _live_rounds(now: int) -> list[RoundView]:
     return sorted(seen.values(), key=lambda r: (r.start_ms, r.id))
 
 
-@bp.get("/patrol/live")
-@roles_required(*PAGE_ROLES["patrol_live"])
-def live() -> ResponseReturnValue:
+def _live_context() -> dict[str, Any]:
     now = console().clock()
     rounds = _live_rounds(now)
     counts = {k: sum(1 for r in rounds if r.state == k)
               for k in ("planned", "running", "completed", "incomplete")}
-    return render_template("patrol/live.html", rounds=rounds, counts=counts,
-                           alarms=svc().open_alarms(), ack_form=AckForm(), now=now,
-                           today=svc().today(now), alarm_kinds=ALARM_KINDS, **_names())
+    return dict(rounds=rounds, counts=counts, alarms=svc().open_alarms(), ack_form=AckForm(),
+                now=now, today=svc().today(now), alarm_kinds=ALARM_KINDS, **_names())
+
+
+@bp.get("/patrol/live")
+@roles_required(*PAGE_ROLES["patrol_live"])
+def live() -> ResponseReturnValue:
+    return render_template("patrol/live.html", **_live_context())
+
+
+@bp.get("/patrol/live/body")
+@roles_required(*PAGE_ROLES["patrol_live"])
+def live_body() -> ResponseReturnValue:
+    """The supervisor page's counts, alarms and rounds alone: what ``patrol.js`` fetches when
+    the live feed says a round changed (and every ``data-patrol-refresh`` seconds)."""
+    resp = current_app.make_response(render_template("patrol/_live_body.html",
+                                                     **_live_context()))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.get("/patrol/rounds/<round_id>")

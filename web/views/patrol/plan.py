@@ -9,9 +9,11 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from ...auth import PAGE_ROLES, roles_required
 from ...patrol import Checkpoint, PatrolPlanError, PatrolUser, Route, Schedule
+from ...patrol.messages import problem_text as plan_problem_text
 from ...state import console
 from ..forms import ConfirmForm
 from . import PLAN_DELETE, PLAN_SAVE, bp
@@ -34,7 +36,8 @@ def _table(kind: str) -> dict[str, Any]:
 
 
 def _titles() -> dict[str, str]:
-    return {"checkpoint": _("Check-point"), "route": _("Route"), "schedule": _("Schedule"),
+    return {"checkpoint": _("Check-point"), "route": _("Route"),
+            "schedule": pgettext("patrol", "Schedule"),
             "user": _("Patrol staff")}
 
 
@@ -114,7 +117,7 @@ def plan_edit(kind: str, item_id: str | None = None) -> ResponseReturnValue:
             item = form.to_item()
         _svc().save_item(item)
     except PatrolPlanError as exc:
-        flash(_("Not saved: %(reason)s", reason=str(exc)), "error")
+        flash(_("Not saved: %(reason)s", reason=plan_problem_text(exc)), "error")
         return _page(kind, form, item_id, 400)
     st.audit.record(PLAN_SAVE, user=g.user.username, target=f"{kind} {key_field.data}",
                     detail="edit" if item_id else "add", remote_addr=request.remote_addr)
@@ -132,7 +135,7 @@ def plan_delete(kind: str, item_id: str) -> ResponseReturnValue:
     try:
         _svc().delete_item(kind, item_id)
     except PatrolPlanError as exc:
-        flash(_("Not deleted: %(reason)s", reason=str(exc)), "error")
+        flash(_("Not deleted: %(reason)s", reason=plan_problem_text(exc)), "error")
         return redirect(url_for("patrol.plan_index"), code=303)
     console().audit.record(PLAN_DELETE, user=g.user.username, target=f"{kind} {item_id}",
                            remote_addr=request.remote_addr)

@@ -26,6 +26,7 @@ setup(
         "flask>=3.0,<4",
         "flask-babel>=4.0,<5",
         "flask-wtf>=1.2,<2",
+        "wtforms>=3.3,<4",  # SelectChoice (choices as tuples are deprecated from 3.3)
         "waitress>=3.0,<4",
         "tinydb>=4.8,<5",
         "cryptography>=42",

@@ -39,7 +39,7 @@ from typing import Callable, Iterator
 
 from .errors import StoreError
 
-__all__ = ["Database", "register_schema", "registered_schemas"]
+__all__ = ["Database", "register_schema", "registered_schemas", "like_contains"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,12 @@ def registered_schemas() -> dict[str, str]:
     """A copy of the registered schema scripts, by feature name (for diagnostics and tests)."""
     with _SCHEMAS_LOCK:
         return dict(_SCHEMAS)
+
+
+def like_contains(text: str) -> str:
+    """A ``LIKE ... ESCAPE '\\'`` pattern matching values that contain ``text`` literally
+    (its ``\\``, ``%`` and ``_`` escaped)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class Database:

@@ -5,33 +5,26 @@ saved under each test's tmp_path."""
 from __future__ import annotations
 
 import re
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mqtt_topics import EventEnvelope, NodeStatus, Telemetry
+from mqtt_topics import NodeStatus, Telemetry
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE
+from browser_helpers import DESKTOP, PHONE, login, now_ms, shot
+from browser_helpers import add_event as store_event
 
 VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def add_event(services: Any, *, node: str, seq: int, kind: str = "card.read",
               data: dict[str, Any] | None = None) -> tuple[Any, Any]:
-    """Store an event and publish it live, as the ingest does."""
+    """Store an event and publish it live, with its alarm if the kind is one, as the ingest
+    does; ``data`` defaults to a card read at the front reader."""
     from mqtt_topics import is_alarm
 
-    now = _now_ms()
-    env = EventEnvelope(event_id=f"{node}:b1:{seq}", node=node, kind=kind, ts=now, seq=seq,
-                        data=data or {"reader": "front", "card": f"00123456{seq:02d}"})
-    ev = services.events.add(env, received_at=now)
-    services.live.publish("event", ev.to_dict())
+    ev = store_event(services, seq, kind, data or {"reader": "front", "card": f"00123456{seq:02d}"},
+                     node=node)
     alarm = None
     if is_alarm(kind):
         alarm = services.alarms.raise_for_event(ev)
@@ -39,22 +32,8 @@ def add_event(services: Any, *, node: str, seq: int, kind: str = "card.read",
     return ev, alarm
 
 
-def login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(base + "/")
-
-
 def wait_live(page: Any) -> None:
     page.wait_for_selector('#live-status[data-state="live"]')
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)
@@ -137,7 +116,7 @@ def test_acknowledge_alarm_with_a_note(console_server, new_page, tmp_path, size)
 @pytest.mark.parametrize("size", VIEWPORTS)
 def test_admin_pages_render_cleanly(console_server, new_page, tmp_path, size) -> None:  # type: ignore[no-untyped-def]
     services = console_server.services
-    now = _now_ms()
+    now = now_ms()
     for node, skew in (("lobby", 200), ("gate", 95_000), ("cabinet", -1_500)):
         services.nodes.update_status(node, NodeStatus(state="online", boot_id="a1b2c3", ts=now,
                                                       version="0.1.0"), received_at=now,

@@ -5,41 +5,12 @@ test's tmp_path."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-from typing import Any
-
-from mqtt_topics import CommandEnvelope, CommandResult, EventEnvelope
+from mqtt_topics import CommandEnvelope, CommandResult
 from web.commands import CommandSender
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
+from browser_helpers import DESKTOP, PHONE, add_event, click_nav, login, now_ms, shot
 
 KEY = bytes(range(1, 33))
-
-
-def login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(base + "/")
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def add_event(services: Any, seq: int, kind: str, data: dict[str, Any], node: str = "lobby") -> None:
-    env = EventEnvelope(event_id=f"{node}:b1:{seq}", node=node, kind=kind, ts=now_ms(), seq=seq,
-                        data=data)
-    ev = services.events.add(env, received_at=now_ms())
-    services.live.publish("event", ev.to_dict())
 
 
 def test_admin_edits_a_schedule_and_a_holiday(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]

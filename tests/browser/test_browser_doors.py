@@ -4,35 +4,7 @@ are saved under each test's tmp_path."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-from typing import Any
-
-from mqtt_topics import EventEnvelope
-
-from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
-
-
-def login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(base + "/")
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def door_event(services: Any, seq: int, kind: str, data: dict[str, Any]) -> None:
-    now = time.time_ns() // 1_000_000
-    env = EventEnvelope(event_id=f"lobby:b1:{seq}", node="lobby", kind=kind, ts=now, seq=seq,
-                        data=data)
-    ev = services.events.add(env, received_at=now)
-    services.live.publish("event", ev.to_dict())
+from browser_helpers import DESKTOP, PHONE, add_event, click_nav, login, shot
 
 
 def test_credentials_page_adds_a_card_and_imports_a_csv(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -69,9 +41,9 @@ def test_credentials_page_adds_a_card_and_imports_a_csv(console_server, new_page
 
 def test_doors_board_follows_a_door_live(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
     services = console_server.services
-    door_event(services, 1, "door.state", {"door": "lobby", "state": "locked", "locked": True,
+    add_event(services, 1, "door.state", {"door": "lobby", "state": "locked", "locked": True,
                                            "open": False})
-    door_event(services, 2, "door.granted", {"door": "lobby", "reader": "lobby-in",
+    add_event(services, 2, "door.granted", {"door": "lobby", "reader": "lobby-in",
                                              "reason": "granted", "holder": "王芳",
                                              "unit": "3-2-501", "card": "w26:123:4567"})
     page = new_page(DESKTOP)
@@ -82,7 +54,7 @@ def test_doors_board_follows_a_door_live(console_server, new_page, tmp_path) -> 
     assert card.get_attribute("data-state") == "locked"
     assert "已锁" in card.locator("[data-door-state]").inner_text()
     shot(page, tmp_path, "doors-locked")
-    door_event(services, 3, "door.forced", {"door": "lobby"})
+    add_event(services, 3, "door.forced", {"door": "lobby"})
     page.wait_for_selector('[data-door="lobby"][data-state="forced"]')
     assert "被强行打开" in card.locator("[data-door-state]").inner_text()
     assert "门被强行打开" in card.locator("[data-door-events] li").first.inner_text()

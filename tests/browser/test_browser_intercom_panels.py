@@ -10,15 +10,7 @@ from typing import Any
 from mqtt_topics import EventEnvelope
 from web.units import parse_unit
 
-from browser_helpers import DESKTOP, PASSWORD
-
-
-def _login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(base + "/")
+from browser_helpers import DESKTOP, login
 
 
 def _call(services: Any, seq: int, unit: str) -> None:
@@ -40,7 +32,7 @@ def test_admin_maps_a_panel_and_the_next_call_finds_the_buildings_unit(
                             by="admin1", create=True)
     _call(services, 1, "1201")
     page = new_page(DESKTOP)
-    _login(page, console_server.url, "admin1")
+    login(page, console_server.url, "admin1")
     page.goto(console_server.url + "/visitors/watchlist")
     page.click("[data-panels-link]")
     page.click('[data-unmapped="lobby/lobby-panel"]')

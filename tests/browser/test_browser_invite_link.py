@@ -4,26 +4,9 @@ fitting the screen, with nothing of the console around it. Screenshots under tmp
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from web.units import parse_unit
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE
-
-
-def _login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(base + "/")
-
-
-def _shot(page: Any, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+from browser_helpers import DESKTOP, PHONE, login, shot
 
 
 def test_desk_copies_a_phone_link_that_opens_the_qr_on_a_phone_without_log_in(
@@ -34,7 +17,7 @@ def test_desk_copies_a_phone_link_that_opens_the_qr_on_a_phone_without_log_in(
         by="admin1", create=True)
     page = new_page(DESKTOP)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    _login(page, console_server.url, "desk1")
+    login(page, console_server.url, "desk1")
     page.goto(console_server.url + "/invites/new?unit=A-1201")
     page.fill("input[name=name]", "赵六")
     page.click("button[type=submit].btn-primary")
@@ -44,7 +27,7 @@ def test_desk_copies_a_phone_link_that_opens_the_qr_on_a_phone_without_log_in(
     assert link.startswith(console_server.url + "/v/")
     page.click("[data-copy-link]")
     assert page.evaluate("navigator.clipboard.readText()") == link
-    _shot(page, tmp_path, "invite-desk-link")
+    shot(page, tmp_path, "invite-desk-link")
 
     phone = new_page(PHONE)                                  # its own context: no log-in
     resp = phone.goto(link)
@@ -56,7 +39,7 @@ def test_desk_copies_a_phone_link_that_opens_the_qr_on_a_phone_without_log_in(
     text = phone.inner_text("body")
     assert "sunny-garden" in text and "王芳" not in text and "赵六" not in text
     assert phone.locator("nav, a[href]").count() == 0
-    _shot(phone, tmp_path, "invite-phone-link")
+    shot(phone, tmp_path, "invite-phone-link")
 
     gone = new_page(PHONE).goto(console_server.url + "/v/" + "A" * 22)
     assert gone.status == 404

@@ -5,28 +5,13 @@ wrong slot without a reload (keys.js polls the board's JSON). Screenshots under 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from mqtt_topics import EventEnvelope
 from web.access import CredentialRecord
 from web.keys.model import KeyRecord
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
-
-
-def login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(base + "/")
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+from browser_helpers import DESKTOP, PHONE, click_nav, login, shot
 
 
 class Cabinet:

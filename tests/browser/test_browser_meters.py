@@ -13,23 +13,9 @@ from typing import Any
 from web.meters import Meter, period_of
 from web.units import parse_unit
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
+from browser_helpers import DESKTOP, PHONE, click_nav, login, shot
 
 H = 3_600_000
-
-
-def login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(base + "/")
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def seed(services: Any) -> Any:

@@ -9,17 +9,9 @@ from typing import Any
 
 import pytest
 
-from browser_helpers import PASSWORD, PHONE, click_nav
+from browser_helpers import PHONE, click_nav, login
 
 WIDE = {"width": 1366, "height": 768}
-
-
-def login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(base + "/")
 
 
 def _fits_one_row(page: Any) -> bool:

@@ -5,26 +5,11 @@ copies and a visible QR code; the guard's board on a phone. Screenshots under tm
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from mqtt_topics import EventEnvelope
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
-
-
-def login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(base + "/")
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+from browser_helpers import DESKTOP, PHONE, click_nav, login, shot
 
 
 def register_unit(services: Any) -> None:

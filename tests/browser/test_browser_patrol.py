@@ -6,28 +6,13 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
+from browser_helpers import DESKTOP, PHONE, click_nav, login, shot
 from web.patrol import Checkpoint, PatrolUser, Route, RoutePoint, Schedule, Tap
 
 MIN = 60_000
 CARD = "0A00000001"
-
-
-def login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(base + "/")
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def seed(services: Any) -> int:

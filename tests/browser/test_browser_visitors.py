@@ -6,29 +6,14 @@ from __future__ import annotations
 
 import itertools
 import time
-from pathlib import Path
 from typing import Any
 
 from mqtt_topics import EventEnvelope, is_alarm
 from web.units import parse_unit
 
-from browser_helpers import DESKTOP, PASSWORD, PHONE, click_nav
+from browser_helpers import DESKTOP, PHONE, click_nav, login, shot
 
 _seq = itertools.count(1)
-
-
-def login(page: Any, base: str, user: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(base + "/")
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def add_unit(services: Any, building: str, number: str, residents: list[dict[str, str]],

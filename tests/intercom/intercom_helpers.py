@@ -3,6 +3,7 @@ helpers to send the desk's signed commands and wait for their results/events."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -76,3 +77,26 @@ def wait_events(probe: MqttProbe, kind: str, n: int = 1) -> list[EventEnvelope]:
     """At least ``n`` events of ``kind`` (waits for them)."""
     assert probe.wait_for(lambda ms: len(events(ms, kind)) >= n), f"fewer than {n} {kind}"
     return events(probe.messages, kind)
+
+
+def wait_event(sub: Any, kind: str, timeout_s: float = 10.0) -> dict[str, Any]:
+    """The first live ``event`` of ``kind`` on the console's live-feed subscription ``sub``
+    (fails after ``timeout_s`` seconds, default 10)."""
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        item = sub.get(timeout_s=left)
+        if item and item[0] == "event" and item[1].get("kind") == kind:
+            return item[1]
+    raise AssertionError(f"no {kind} reached the console")
+
+
+def call_1201(factory: SimFactory, sub: Any) -> tuple[dict[str, Any], str]:
+    """A visitor presses and releases the lobby panel's 1201 button: the ``intercom.call``
+    event the console received (on its live-feed subscription ``sub``) and the call's key
+    (``lobby:<call_id>``)."""
+    from hardware.sim import press, release
+
+    press(factory, BUTTON_1201)
+    release(factory, BUTTON_1201)
+    ev = wait_event(sub, "intercom.call")
+    return ev, f"lobby:{ev['data']['call_id']}"

@@ -3,30 +3,22 @@ and the meters' ingest handler, registry and unit makers."""
 
 from __future__ import annotations
 
-import html
 import itertools
-import re
 from typing import Any
 
 from mqtt_topics import EventEnvelope
 from web.meters import Meter
 from web.units import parse_unit
 
+from console_client import PASSWORD, FakeClock as Clock, csrf_token as csrf, login as log_in
+
+__all__ = ["H", "PASSWORD", "T0", "Clock", "csrf", "login", "meter_event", "total", "add_unit",
+           "add_meter", "fill_hourly"]
+
 H = 3_600_000
-PASSWORD = "correct horse battery"
 #: 2026-01-03 00:00 Asia/Shanghai (a statement day), UTC ms.
 T0 = 1_767_369_600_000
 _seq = itertools.count(1)
-
-
-class Clock:
-    """UTC ms that move only when told."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def meter_event(svc: Any, kind: str, data: dict[str, Any], *, ts: int, node: str = "meters-a",
@@ -63,18 +55,9 @@ def add_meter(svc: Any, meter_id: str, unit: str, kind: str = "water", **kw: Any
     return svc.meters.registry.save(m, by="test", create=True)
 
 
-_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf(client: Any, url: str) -> str:
-    found = _TOKEN.search(client.get(url).get_data(as_text=True))
-    assert found, f"no CSRF token on {url}"
-    return html.unescape(found.group(1))
-
-
 def login(client: Any, user: str) -> None:
-    r = client.post("/login", data={"csrf_token": csrf(client, "/login"), "username": user,
-                                    "password": PASSWORD})
+    """Log ``user`` in and check the log-in form redirected (accepted)."""
+    r = log_in(client, user)
     assert r.status_code in (302, 303), r.status_code
 
 

@@ -3,16 +3,19 @@ registry entry, pass drafts and gate events going through the stores as the inge
 
 from __future__ import annotations
 
-import html
-import re
-import threading
 from typing import Any
 
 from mqtt_topics import EventEnvelope
 
+import console_client
+from console_client import PASSWORD, csrf_token, login
+
+__all__ = ["SITE", "TZ", "PASSWORD", "SECRET", "ROLES", "T0", "DAY_MS", "TODAY_START",
+           "TODAY_END", "UNIT", "FakeClock", "csrf_token", "login", "issue_data", "add_unit",
+           "draft", "gate_event"]
+
 SITE = "test-site"
 TZ = "Asia/Shanghai"
-PASSWORD = "correct horse battery"
 SECRET = "passes-test-secret-" + "p" * 40
 ROLES = ("admin", "desk", "guard", "patrol")
 #: 2026-03-02 09:00 in Shanghai (01:00 UTC), ms
@@ -23,34 +26,12 @@ TODAY_START = T0 - 9 * 3_600_000
 TODAY_END = TODAY_START + DAY_MS - 60_000
 UNIT = "A-1201"
 
-_TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
-
-class FakeClock:
-    """UTC ms that only moves when told to."""
+class FakeClock(console_client.FakeClock):
+    """UTC ms that only moves when told to; starts at ``T0`` unless given ``start_ms``."""
 
     def __init__(self, start_ms: int = T0) -> None:
-        self.now = start_ms
-        self._lock = threading.Lock()
-
-    def __call__(self) -> int:
-        with self._lock:
-            return self.now
-
-    def advance(self, ms: int) -> None:
-        with self._lock:
-            self.now += ms
-
-
-def csrf_token(client: Any, url: str) -> str:
-    found = _TOKEN_RE.search(client.get(url).get_data(as_text=True))
-    assert found, f"no CSRF token in {url}"
-    return html.unescape(found.group(1))
-
-
-def login(client: Any, username: str) -> Any:
-    return client.post("/login", data={"csrf_token": csrf_token(client, "/login"),
-                                       "username": username, "password": PASSWORD})
+        super().__init__(start_ms)
 
 
 def issue_data(client: Any, **overrides: Any) -> dict[str, Any]:

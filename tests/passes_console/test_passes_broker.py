@@ -106,13 +106,20 @@ def test_cancel_publishes_the_retained_revocations_snapshot(live_services, broke
 
     svc = live_services
     gp = svc.passes.issue(draft(), sign=svc.signer().sign, by="desk1")
-    version = svc.passes.cancel(gp.pass_id, by="desk1", reason="业主取消")
-    assert svc.sync.publish(DATASET)
     topic = T.sync(SITE, DATASET)
     creds = broker.credentials("observer")
+    probe_args = dict(host=creds["host"], port=creds["port"], username="observer",
+                      password=creds["password"], topic_filter=topic)
+    with MqttProbe(**probe_args) as early:
+        version = svc.passes.cancel(gp.pass_id, by="desk1", reason="业主取消")
+        assert svc.sync.publish(DATASET)
+        # the broker stores a retained message before forwarding it: once this subscriber
+        # has the new version, a later one must get it as retained
+        assert early.wait_for(lambda ms: any(
+            parse_revocations(SyncSnapshot.from_json(m.payload)).version == version
+            for m in ms), timeout_s=10)
     # a gate connecting later gets the retained snapshot
-    with MqttProbe(host=creds["host"], port=creds["port"], username="observer",
-                   password=creds["password"], topic_filter=topic) as late:
+    with MqttProbe(**probe_args) as late:
         msgs = late.wait_count(1, topic_contains=topic)
     assert msgs and msgs[-1].retain
     rev = parse_revocations(SyncSnapshot.from_json(msgs[-1].payload))

@@ -5,27 +5,13 @@ was down raise their alarms on restart (those of the last 24 h, each once)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from patrol_console_helpers import RID, START, make_services, store_plan, tap_event
-from patrol_helpers import MIN, MONDAY, STRANGER, Clock, local_ms
+from patrol_console_helpers import RID, START, make_services, tap_event
+from patrol_helpers import MIN, MONDAY, STRANGER, Clock
 from web.patrol.service import CATCH_UP_MS
 from web.services import ConsoleServices
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(local_ms(MONDAY, "21:00"))
-
-
-@pytest.fixture
-def services(tmp_path: Path, clock: Clock) -> Iterator[ConsoleServices]:
-    s = make_services(tmp_path, clock)
-    store_plan(s)
-    yield s
-    s.stop()
 
 
 def patrol_alarms(services: ConsoleServices) -> list[tuple[str, str | None]]:

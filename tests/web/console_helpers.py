@@ -3,16 +3,17 @@ from the forms it posts, and event/alarm makers going through the real stores.""
 
 from __future__ import annotations
 
-import html
-import re
-import threading
-from typing import Any
-
-from flask.testing import FlaskClient
+import json
+from typing import Any, Iterator
 
 from mqtt_topics import EventEnvelope, is_alarm
 
-PASSWORD = "correct horse battery"
+import console_client
+from console_client import PASSWORD, csrf_token, login, post_form
+
+__all__ = ["PASSWORD", "ROLES", "T0", "SECRET", "FAST_HASH", "FakeClock", "csrf_token",
+           "post_form", "login", "make_event", "console_dict", "SSEReader"]
+
 ROLES = ("admin", "desk", "guard", "patrol")
 T0 = 1_767_225_600_000  # 2026-01-01 00:00:00 UTC in ms
 
@@ -20,41 +21,12 @@ SECRET = "test-secret-" + "k" * 40
 #: A fast hash for users created by fixtures (the console itself uses scrypt).
 FAST_HASH = "pbkdf2:sha256:1000"
 
-_TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
-
-class FakeClock:
-    """UTC ms that only moves when told to."""
+class FakeClock(console_client.FakeClock):
+    """UTC ms that only moves when told to; starts at ``T0`` unless given ``start_ms``."""
 
     def __init__(self, start_ms: int = T0) -> None:
-        self.now = start_ms
-        self._lock = threading.Lock()
-
-    def __call__(self) -> int:
-        with self._lock:
-            return self.now
-
-    def advance(self, ms: int) -> None:
-        with self._lock:
-            self.now += ms
-
-
-def csrf_token(client: FlaskClient, url: str) -> str:
-    """The CSRF token of the first form on the page at ``url``."""
-    resp = client.get(url)
-    found = _TOKEN_RE.search(resp.get_data(as_text=True))
-    assert found, f"no CSRF token in {url} ({resp.status_code})"
-    return html.unescape(found.group(1))
-
-
-def post_form(client: FlaskClient, form_page: str, action: str, data: dict[str, Any],
-              **kwargs: Any):  # type: ignore[no-untyped-def]
-    """POST ``data`` to ``action`` with the CSRF token taken from ``form_page``."""
-    return client.post(action, data={"csrf_token": csrf_token(client, form_page), **data}, **kwargs)
-
-
-def login(client: FlaskClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    return post_form(client, "/login", "/login", {"username": username, "password": password})
+        super().__init__(start_ms)
 
 
 def make_event(services: Any, *, node: str = "lobby", kind: str = "card.read", seq: int = 1,
@@ -80,3 +52,31 @@ def console_dict(**console: Any) -> dict[str, Any]:
             "secret_key": SECRET}
     base.update(console)
     return {"console": base}
+
+
+class SSEReader:
+    """Reads server-sent events from a streamed test-client response
+    (``client.get(url, buffered=False)``); ``resp``: that response (close it when done)."""
+
+    def __init__(self, resp: Any) -> None:
+        self.resp = resp
+        self._chunks: Iterator[bytes] = iter(resp.response)
+        self._buf = ""
+
+    def next_block(self) -> str:
+        """The next block (up to a blank line): an event or a comment."""
+        while "\n\n" not in self._buf:
+            self._buf += next(self._chunks).decode("utf-8")
+        block, self._buf = self._buf.split("\n\n", 1)
+        return block
+
+    def next_event(self, *, max_blocks: int = 400) -> tuple[str, dict[str, Any]]:
+        """The next named event ``(channel, payload)``, skipping comments (heartbeats) and the
+        retry line; fails after ``max_blocks`` blocks (default 400) without one."""
+        for _ in range(max_blocks):
+            block = self.next_block()
+            fields = dict(line.split(": ", 1) for line in block.split("\n")
+                          if ": " in line and not line.startswith(":"))
+            if "event" in fields:
+                return fields["event"], json.loads(fields["data"])
+        raise AssertionError("no event arrived")

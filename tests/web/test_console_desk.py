@@ -3,24 +3,19 @@ desk answers / records consent / refusal, emergencies are shown in red at the to
 
 from __future__ import annotations
 
-import json
 from typing import Iterator
 
 import pytest
 
-from web.services import ServicesConfig, build_services
 from web.state import console
 
-from console_helpers import login, post_form
-from visitor_helpers import LOBBY_KEY, add_unit, intercom_event, ring
+from console_helpers import SSEReader, login, post_form
+from visitor_helpers import add_unit, intercom_event, lobby_services, ring
 
 
 @pytest.fixture
 def services(config, clock) -> Iterator:  # type: ignore[no-untyped-def]
-    cfg = ServicesConfig(db_path=config.db_path, site=config.site, broker=None,
-                         node_keys={"lobby": LOBBY_KEY})
-    svc = build_services(cfg, clock=clock)
-    with svc:
+    with lobby_services(config, clock) as svc:
         add_unit(svc, residents=[{"name": "王芳", "phone": "13800000000", "relation": "owner"},
                                  {"name": "李雷", "phone": "13900000000", "relation": "tenant"}])
         yield svc
@@ -31,26 +26,6 @@ def desk(client):  # type: ignore[no-untyped-def]
     assert login(client, "desk1").status_code == 303
     post_form(client, "/", "/lang/en", {"next": "/"})
     return client
-
-
-class SSE:
-    """Named events from a streamed test-client response."""
-
-    def __init__(self, resp) -> None:  # type: ignore[no-untyped-def]
-        self.resp = resp
-        self._chunks = iter(resp.response)
-        self._buf = ""
-
-    def next_event(self, *, max_blocks: int = 400) -> tuple[str, dict]:  # type: ignore[type-arg]
-        for _ in range(max_blocks):           # heartbeats every 0.05 s bound the wait
-            while "\n\n" not in self._buf:
-                self._buf += next(self._chunks).decode("utf-8")
-            block, self._buf = self._buf.split("\n\n", 1)
-            fields = dict(line.split(": ", 1) for line in block.split("\n")
-                          if ": " in line and not line.startswith(":"))
-            if "event" in fields:
-                return fields["event"], json.loads(fields["data"])
-        raise AssertionError("no event arrived")
 
 
 def test_desk_page_shows_a_ringing_call_with_residents_and_phones(desk, services) -> None:
@@ -68,7 +43,7 @@ def test_a_call_to_an_unregistered_unit_says_so(desk, services) -> None:
 def test_a_new_call_is_pushed_live_with_the_residents(desk, services) -> None:
     resp = desk.get("/desk/stream", buffered=False)
     assert resp.mimetype == "text/event-stream"
-    stream = SSE(resp)
+    stream = SSEReader(resp)
     key = ring(services, "A-1201")
     channel, msg = stream.next_event()
     assert channel == "call" and msg["key"] == key and msg["ringing"] is True
@@ -78,7 +53,7 @@ def test_a_new_call_is_pushed_live_with_the_residents(desk, services) -> None:
 
 def test_emergency_button_is_shown_in_red_at_the_top_and_pushed_live(desk, services) -> None:
     resp = desk.get("/desk/stream", buffered=False)
-    stream = SSE(resp)
+    stream = SSEReader(resp)
     intercom_event(services, "intercom.emergency", {"panel": "lobby-panel", "repeats": 0})
     channel, msg = stream.next_event()
     assert channel == "emergency" and "EMERGENCY" in msg["html"] and "/ack" in msg["html"]

@@ -7,18 +7,13 @@ from typing import Iterator
 
 import pytest
 
-from web.services import ServicesConfig, build_services
-
 from console_helpers import login, post_form
-from visitor_helpers import LOBBY_KEY, add_unit, intercom_event, ring
+from visitor_helpers import add_unit, intercom_event, lobby_services, ring
 
 
 @pytest.fixture
 def services(config, clock) -> Iterator:  # type: ignore[no-untyped-def]
-    cfg = ServicesConfig(db_path=config.db_path, site=config.site, broker=None,
-                         node_keys={"lobby": LOBBY_KEY})
-    svc = build_services(cfg, clock=clock)
-    with svc:
+    with lobby_services(config, clock) as svc:
         add_unit(svc)
         yield svc
 

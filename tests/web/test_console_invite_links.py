@@ -11,23 +11,19 @@ from typing import Iterator
 import pytest
 
 from web.auth.session import PUBLIC_ENDPOINTS
-from web.services import ServicesConfig, build_services
 from web.signing import SiteSigner
 from web.state import console
 from web.views.invite_link import GUESSES_PER_MINUTE
 
 from console_helpers import login, post_form
-from visitor_helpers import LOBBY_KEY, add_unit
+from visitor_helpers import add_unit, lobby_services
 
 DAY = 86_400_000
 
 
 @pytest.fixture
 def services(config, clock) -> Iterator:  # type: ignore[no-untyped-def]
-    cfg = ServicesConfig(db_path=config.db_path, site=config.site, broker=None,
-                         node_keys={"lobby": LOBBY_KEY})
-    svc = build_services(cfg, clock=clock, signer=SiteSigner.generate())
-    with svc:
+    with lobby_services(config, clock, signer=SiteSigner.generate()) as svc:
         add_unit(svc, residents=[{"name": "王芳", "phone": "13800000000", "relation": "owner"}])
         yield svc
 

@@ -2,37 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from typing import Iterator
-
 from web.state import console
 
-from console_helpers import login, make_event, post_form
-
-
-class SSEReader:
-    """Reads server-sent events from a streamed test-client response."""
-
-    def __init__(self, resp) -> None:  # type: ignore[no-untyped-def]
-        self.resp = resp
-        self._chunks: Iterator[bytes] = iter(resp.response)
-        self._buf = ""
-
-    def next_block(self) -> str:
-        """The next block (up to a blank line): an event or a comment."""
-        while "\n\n" not in self._buf:
-            self._buf += next(self._chunks).decode("utf-8")
-        block, self._buf = self._buf.split("\n\n", 1)
-        return block
-
-    def next_event(self) -> tuple[str, dict]:  # type: ignore[type-arg]
-        """The next named event (skips comments and the retry line)."""
-        while True:
-            block = self.next_block()
-            fields = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line
-                          and not line.startswith(":"))
-            if "event" in fields:
-                return fields["event"], json.loads(fields["data"])
+from console_helpers import SSEReader, login, make_event, post_form
 
 
 def _open(client) -> SSEReader:  # type: ignore[no-untyped-def]

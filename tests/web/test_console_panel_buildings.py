@@ -8,19 +8,15 @@ from typing import Iterator
 
 import pytest
 
-from web.services import ServicesConfig, build_services
 from web.state import console
 
 from console_helpers import login, post_form
-from visitor_helpers import LOBBY_KEY, add_unit, ring
+from visitor_helpers import add_unit, lobby_services, ring
 
 
 @pytest.fixture
 def services(config, clock) -> Iterator:  # type: ignore[no-untyped-def]
-    cfg = ServicesConfig(db_path=config.db_path, site=config.site, broker=None,
-                         node_keys={"lobby": LOBBY_KEY})
-    svc = build_services(cfg, clock=clock)
-    with svc:
+    with lobby_services(config, clock) as svc:
         add_unit(svc, "A", "1201")
         add_unit(svc, "B", "1201", residents=[{"name": "陈静", "phone": "13611112222",
                                                "relation": "owner"}])

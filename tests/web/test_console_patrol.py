@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from console_helpers import T0, login, post_form
-from web.patrol import Checkpoint, PatrolUser, Route, RoutePoint, Schedule, Tap
+from patrol_pages_helpers import seed, tap
+from web.patrol import Tap
 
 MIN = 60_000
 CP = "/patrol/plan/checkpoint/new"
@@ -22,20 +23,6 @@ def admin(client):  # type: ignore[no-untyped-def]
     assert login(client, "admin1").status_code == 303
     assert post_form(client, "/", "/lang/en", {"next": "/"}).status_code == 303
     return client
-
-
-def seed(services, *, start: str = "00:10") -> None:  # type: ignore[no-untyped-def]
-    """Check-points a, b on node lobby; route r1; a daily round at ``start`` (UTC) for patrol1."""
-    p = services.patrol
-    for cp in ("a", "b"):
-        p.save_item(Checkpoint(id=cp, name=f"大堂 {cp}", building="3", floor="1", node="lobby",
-                               reader=f"cp-{cp}"))
-    p.save_item(Route(id="r1", name="3栋夜巡", points=(
-        RoutePoint(checkpoint="a", expected_min=0, tolerance_min=5),
-        RoutePoint(checkpoint="b", expected_min=10, tolerance_min=5, min_walk_s=60))))
-    p.save_item(PatrolUser(user="patrol1", cards=("0A00000001",), name="王师傅"))
-    p.save_item(Schedule(id="s1", route="r1", times=(start,), tz="UTC", assignees=("patrol1",),
-                         active_from_ms=T0))
 
 
 def audit_actions(app) -> list[str]:  # type: ignore[no-untyped-def]
@@ -180,11 +167,6 @@ def test_patrol_pages_need_a_log_in(client) -> None:
 
 
 # -- staff, supervisor, round, report ------------------------------------------------------------
-
-def tap(services, cp: str, ts: int, seq: int, card: str = "0A00000001") -> None:  # type: ignore[no-untyped-def]
-    services.patrol.apply(Tap(event_id=f"lobby:b:{seq}", node="lobby", reader=f"cp-{cp}",
-                              checkpoint=cp, card=card, ts=ts), now=ts)
-
 
 def test_the_staff_page_shows_my_next_check_point_and_its_deadline(client, services, clock) -> None:
     seed(services)                                       # T0 is 00:00 UTC; the round at 00:10

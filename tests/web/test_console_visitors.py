@@ -14,12 +14,11 @@ from typing import Iterator
 import pytest
 
 from edge.extensions.intercom_invites import InviteDoor, InviteLedger
-from web.services import ServicesConfig, build_services
 from web.signing import SiteSigner
 from web.state import console
 
 from console_helpers import login, post_form
-from visitor_helpers import LOBBY_KEY, add_unit, intercom_event, ring, visit_values
+from visitor_helpers import add_unit, intercom_event, lobby_services, ring, visit_values
 
 FULL_ID = "110101199003074518"
 DAY = 86_400_000
@@ -32,10 +31,7 @@ def signer() -> SiteSigner:
 
 @pytest.fixture
 def services(config, clock, signer) -> Iterator:  # type: ignore[no-untyped-def]
-    cfg = ServicesConfig(db_path=config.db_path, site=config.site, broker=None,
-                         node_keys={"lobby": LOBBY_KEY}, timezone="Asia/Shanghai")
-    svc = build_services(cfg, clock=clock, signer=signer)
-    with svc:
+    with lobby_services(config, clock, signer=signer, timezone="Asia/Shanghai") as svc:
         add_unit(svc)
         yield svc
 

@@ -4,13 +4,12 @@ messages (ids only) when a tap is applied or a patrol alarm raised or acknowledg
 
 from __future__ import annotations
 
-import json
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from console_helpers import T0, login
-from web.patrol import Checkpoint, PatrolUser, Route, RoutePoint, Schedule, Tap
+from console_helpers import T0, SSEReader, login
+from patrol_pages_helpers import seed, tap
 
 MIN = 60_000
 START = T0 + 10 * MIN                           # the 00:10 UTC round
@@ -18,47 +17,14 @@ START = T0 + 10 * MIN                           # the 00:10 UTC round
 
 @pytest.fixture
 def seeded(services):  # type: ignore[no-untyped-def]
-    p = services.patrol
-    for cp in ("a", "b"):
-        p.save_item(Checkpoint(id=cp, name=f"大堂 {cp}", building="3", floor="1", node="lobby",
-                               reader=f"cp-{cp}"))
-    p.save_item(Route(id="r1", name="3栋夜巡", points=(
-        RoutePoint(checkpoint="a", expected_min=0, tolerance_min=5),
-        RoutePoint(checkpoint="b", expected_min=10, tolerance_min=5, min_walk_s=60))))
-    p.save_item(PatrolUser(user="patrol1", cards=("0A00000001",), name="王师傅"))
-    p.save_item(Schedule(id="s1", route="r1", times=("00:10",), tz="UTC", assignees=("patrol1",),
-                         active_from_ms=T0))
+    seed(services)
     return services
 
 
-def tap(services: Any, cp: str, ts: int, seq: int) -> None:
-    services.patrol.apply(Tap(event_id=f"lobby:b:{seq}", node="lobby", reader=f"cp-{cp}",
-                              checkpoint=cp, card="0A00000001", ts=ts), now=ts)
-
-
-class Stream:
-    """The named events of a streamed test-client response."""
-
-    def __init__(self, resp: Any) -> None:
-        self.resp = resp
-        self._chunks: Iterator[bytes] = iter(resp.response)
-        self._buf = ""
-
-    def next_event(self) -> tuple[str, dict[str, Any]]:
-        while True:
-            while "\n\n" not in self._buf:
-                self._buf += next(self._chunks).decode("utf-8")
-            block, self._buf = self._buf.split("\n\n", 1)
-            fields = dict(line.split(": ", 1) for line in block.split("\n")
-                          if ": " in line and not line.startswith(":"))
-            if "event" in fields:
-                return fields["event"], json.loads(fields["data"])
-
-
-def open_stream(client: Any) -> Stream:
+def open_stream(client: Any) -> SSEReader:
     resp = client.get("/live/stream?view=patrol", buffered=False)
     assert resp.status_code == 200 and resp.mimetype == "text/event-stream"
-    return Stream(resp)
+    return SSEReader(resp)
 
 
 def test_the_patrol_stream_starts_with_a_bare_sync(client, seeded) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,8 @@ intercom events stored and handled as the ingest does, a services builder on the
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from mqtt_topics import EventEnvelope, is_alarm
 from web.units import parse_unit
@@ -61,7 +62,8 @@ def visit_values(**kw: Any) -> dict[str, Any]:
     return base
 
 
-__all__ = ["LOBBY_KEY", "T0", "add_unit", "intercom_event", "ring", "visit_values"]
+__all__ = ["LOBBY_KEY", "T0", "add_unit", "intercom_event", "ring", "visit_values",
+           "lobby_services"]
 
 
 def broker_settings(broker: Any) -> Any:
@@ -71,3 +73,18 @@ def broker_settings(broker: Any) -> Any:
     c = broker.credentials("console")
     return BrokerSettings(host=str(c["host"]), port=int(c["port"]), username="console",
                           password=str(c["password"]), client_id="console-visitors-test")
+
+
+@contextmanager
+def lobby_services(config: Any, clock: Any, *, signer: Any = None,
+                   **options: Any) -> Iterator[Any]:
+    """Console services (no broker) for the console ``config``, whose node ``lobby`` has the
+    command key ``LOBBY_KEY``; ``options``: more ServicesConfig fields (e.g. ``timezone``).
+    Stopped on leaving the block."""
+    from web.services import ServicesConfig, build_services
+
+    cfg = ServicesConfig(db_path=config.db_path, site=config.site, broker=None,
+                         node_keys={"lobby": LOBBY_KEY}, **options)
+    svc = build_services(cfg, clock=clock, signer=signer)
+    with svc:
+        yield svc

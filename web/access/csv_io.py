@@ -11,13 +11,12 @@ the current PIN; never exported).
 
 from __future__ import annotations
 
-import csv
-import io
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
+from ..csv_cells import csv_rows, guard_cell, row_cells
 from .model import CredentialRecord, validate
 from .pin import check_pin_format, hash_pin
 
@@ -30,7 +29,6 @@ COLUMNS = ("id", "cards", "holder", "unit", "kind", "doors", "enabled", "valid_f
 MAX_ROWS = 20_000
 _YES = {"", "1", "yes", "y", "true", "是", "启用"}
 _NO = {"0", "no", "n", "false", "否", "停用"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def parse_local_time(text: str, tz: zoneinfo.ZoneInfo) -> int:
@@ -79,16 +77,6 @@ class ImportPlan:
     ids: dict[int, str] = field(default_factory=dict)
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _uncell(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
-
-
 def parse_csv(text: str, *, timezone: str,
               current_pin: Callable[[str], str | None] = lambda cid: None,
               pin_iterations: int | None = None) -> ImportPlan:
@@ -97,20 +85,17 @@ def parse_csv(text: str, *, timezone: str,
     ``doors`` column is one problem on line 1 and nothing is imported."""
     tz = zoneinfo.ZoneInfo(timezone)
     plan = ImportPlan()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in ("id", "cards", "doors") if c not in header]
+    reader, missing = csv_rows(text, required=("id", "cards", "doors"))
     if missing:
-        plan.problems.append(RowProblem(1, "", missing[0], "missing_column"))
+        plan.problems.append(RowProblem(1, "", missing, "missing_column"))
         return plan
-    reader.fieldnames = header
     seen: dict[str, int] = {}
     for n, raw in enumerate(reader):
         line = reader.line_num
         if n >= MAX_ROWS:
             plan.problems.append(RowProblem(line, "", "row", "too_many_rows"))
             break
-        row = {k: _uncell((v or "").strip()) for k, v in raw.items() if isinstance(k, str)}
+        row = row_cells(raw)
         if None in raw:
             plan.problems.append(RowProblem(line, row.get("id", ""), "row", "extra_cells"))
             continue
@@ -168,7 +153,7 @@ def export_rows(records: Iterable[CredentialRecord], *, timezone: str) -> Iterat
     tz = zoneinfo.ZoneInfo(timezone)
     yield list(COLUMNS)
     for r in records:
-        yield [_cell(v) for v in (
+        yield [guard_cell(v) for v in (
             r.credential_id, r.cards_text, r.holder, r.unit, r.kind, r.doors_text,
             "yes" if r.enabled else "no", format_local_time(r.valid_from, tz),
             format_local_time(r.valid_until, tz), r.schedule or "", "")]

@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 from mqtt_topics import SyncSnapshot
 
-from ..db import Database, register_schema
+from ..db import Database, like_contains, register_schema
 from ..errors import StoreError
 from .model import ALL_DOORS, SNAPSHOT_FORMAT, CredentialRecord
 
@@ -107,10 +107,6 @@ def _snapshot_obj(r: tuple) -> dict:  # type: ignore[type-arg]
 _OPTIONAL = ("valid_from", "valid_until", "schedule", "pin")
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 class CredentialStore:
     """Credentials in ``db`` (opened by the caller; the tables are registered schemas).
 
@@ -140,7 +136,7 @@ class CredentialStore:
         if text:
             where.append("(id LIKE ? ESCAPE '\\' OR holder LIKE ? ESCAPE '\\' OR unit LIKE ? "
                          "ESCAPE '\\' OR cards LIKE ? ESCAPE '\\')")
-            args += [_like(text)] * 4
+            args += [like_contains(text)] * 4
         if kind:
             where.append("kind = ?")
             args.append(kind)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from mqtt_topics import SyncSnapshot
 
-from ..db import Database, register_schema
+from ..db import Database, like_contains, register_schema
 from ..errors import StoreError
 from ..sync import bump_version, current_version
 from .model import KeyRecord
@@ -135,7 +135,7 @@ class KeyRegister:
         """Keys by cabinet and slot; ``text``: substring of number, label, unit or takers."""
         where, args = [], []  # type: ignore[var-annotated]
         if text:
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            like = like_contains(text)
             where.append("(number LIKE ? ESCAPE '\\' OR label LIKE ? ESCAPE '\\' OR unit LIKE ? "
                          "ESCAPE '\\' OR takers LIKE ? ESCAPE '\\')")
             args += [like] * 4

@@ -9,11 +9,10 @@ unit that is not in the unit registry is refused.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from ..csv_cells import csv_rows, row_cells
 from .model import Meter, validate_meter
 
 __all__ = ["COLUMNS", "RowProblem", "ImportPlan", "parse_csv", "export_rows", "MAX_ROWS"]
@@ -21,7 +20,6 @@ __all__ = ["COLUMNS", "RowProblem", "ImportPlan", "parse_csv", "export_rows", "M
 COLUMNS = ("meter_id", "unit", "kind", "map", "node", "bus", "slave", "register", "note")
 #: Most data rows one import takes.
 MAX_ROWS = 20_000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -47,27 +45,20 @@ class ImportPlan:
         return len({p.row for p in self.problems})
 
 
-def _uncell(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
-
-
 def parse_csv(text: str, *, unit_exists: Callable[[str], bool]) -> ImportPlan:
     """Validate every row of a meters CSV (``csv.Error`` for a file that is not CSV)."""
     plan = ImportPlan()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in ("meter_id", "unit") if c not in header]
+    reader, missing = csv_rows(text, required=("meter_id", "unit"))
     if missing:
-        plan.problems.append(RowProblem(1, "", missing[0], "missing_column"))
+        plan.problems.append(RowProblem(1, "", missing, "missing_column"))
         return plan
-    reader.fieldnames = header
     seen: set[str] = set()
     for n, raw in enumerate(reader):
         line = reader.line_num
         if n >= MAX_ROWS:
             plan.problems.append(RowProblem(line, "", "row", "too_many_rows"))
             break
-        row = {k: _uncell((v or "").strip()) for k, v in raw.items() if isinstance(k, str)}
+        row = row_cells(raw)
         mid = row.get("meter_id", "")
         if None in raw:
             plan.problems.append(RowProblem(line, mid, "row", "extra_cells"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable, Iterable, Iterator
 
-from ..db import Database, register_schema
+from ..db import Database, like_contains, register_schema
 from ..errors import AlreadyDone, NotFound
 from .model import Meter
 
@@ -79,7 +79,7 @@ class MeterRegistry:
             where.append("kind = ?")
             args.append(kind)
         if text:
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            like = like_contains(text)
             where.append("(meter_id LIKE ? ESCAPE '\\' OR unit LIKE ? ESCAPE '\\' "
                          "OR node LIKE ? ESCAPE '\\')")
             args += [like, like, like]

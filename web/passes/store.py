@@ -31,7 +31,7 @@ from mqtt_topics.passes import (REVOCATIONS_DATASET, GoodsPassToken, describe_it
                                 revocations_snapshot)
 from mqtt_topics.payloads import SyncSnapshot
 
-from ..db import Database, register_schema
+from ..db import Database, like_contains, register_schema
 from ..errors import AlreadyDone, NotFound
 from ..sync import bump_version, current_version
 from .model import DAY_MS, GoodsPass, PassDraft, PassLine, PassProblems
@@ -169,10 +169,6 @@ def _verdict(r: sqlite3.Row) -> GateVerdict:
                        items=r["items"], ts=r["ts"], received_at=r["received_at"])
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _short(value: Any, limit: int = 64) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
@@ -280,13 +276,13 @@ class GoodsPassStore:
         if text:
             where.append("(pass_id LIKE ? ESCAPE '\\' OR unit LIKE ? ESCAPE '\\' "
                          "OR carrier_name LIKE ? ESCAPE '\\')")
-            args += [_like(text)] * 3
+            args += [like_contains(text)] * 3
         if unit:
             where.append("unit = ?")
             args.append(unit)
         if carrier:
             where.append("carrier_name LIKE ? ESCAPE '\\'")
-            args.append(_like(carrier))
+            args.append(like_contains(carrier))
         if state == "expired":
             where.append("(state = 'expired' OR (state = 'issued' AND valid_until < ?))")
             args.append(now)

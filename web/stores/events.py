@@ -36,7 +36,7 @@ from typing import Any, Iterator
 from mqtt_topics import EventEnvelope, event_class
 from mqtt_topics.payloads import dumps
 
-from ..db import Database, register_schema
+from ..db import Database, like_contains, register_schema
 from ..errors import BadCursor
 
 __all__ = ["EventStore", "StoredEvent", "EventPage", "SeqGap", "RecordResult",
@@ -210,11 +210,6 @@ def _decode_cursor(cursor: str) -> tuple[int, int]:
     return ts, row_id
 
 
-def _like_pattern(text: str) -> str:
-    esc = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{esc}%"
-
-
 class EventStore:
     """Stored node events (the console's event journal).
 
@@ -366,7 +361,7 @@ class EventStore:
             args.extend((window[0], *window))
         if text:
             where.append("search_text LIKE ? ESCAPE '\\'")
-            args.append(_like_pattern(text))
+            args.append(like_contains(text))
             candidates = self._fts_candidates(c, text)
             if candidates is not None:
                 if not candidates:

@@ -11,12 +11,11 @@ CSV columns (header row required, order free): ``building``, ``number``, ``vacan
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from ..csv_cells import csv_rows, row_cells
 from .model import Resident, Unit, UnitError, UnitProblem, parse_unit
 
 __all__ = ["COLUMNS", "MAX_ROWS", "RowProblem", "UnitImportPlan", "parse_residents",
@@ -28,7 +27,6 @@ _RELATIONS = {"owner": "owner", "业主": "owner", "household": "household", "�
               "tenant": "tenant", "租户": "tenant", "": "owner"}
 _YES = {"1", "yes", "y", "true", "是", "空置"}
 _NO = {"", "0", "no", "n", "false", "否"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def parse_residents(text: str) -> list[dict[str, str]]:
@@ -73,28 +71,21 @@ class UnitImportPlan:
     problems: list[RowProblem] = field(default_factory=list)
 
 
-def _uncell(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
-
-
 def parse_units_csv(text: str) -> UnitImportPlan:
     """Validate every row; a missing ``building``/``number`` column is one problem on line 1
     and nothing is imported."""
     plan = UnitImportPlan()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in ("building", "number") if c not in header]
+    reader, missing = csv_rows(text, required=("building", "number"))
     if missing:
-        plan.problems.append(RowProblem(1, "", f"missing_column:{missing[0]}"))
+        plan.problems.append(RowProblem(1, "", f"missing_column:{missing}"))
         return plan
-    reader.fieldnames = header
     seen: dict[str, int] = {}
     for n, raw in enumerate(reader):
         line = reader.line_num
         if n >= MAX_ROWS:
             plan.problems.append(RowProblem(line, "", "too_many_rows"))
             break
-        row = {k: _uncell((v or "").strip()) for k, v in raw.items() if isinstance(k, str)}
+        row = row_cells(raw)
         shown = f"{row.get('building', '')}-{row.get('number', '')}"
         if None in raw:
             plan.problems.append(RowProblem(line, shown, "extra_cells"))

@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import replace
 from typing import Callable, Iterable, Iterator
 
-from ..db import Database, register_schema
+from ..db import Database, like_contains, register_schema
 from ..errors import AlreadyDone, NotFound
 from .model import Resident, Unit
 
@@ -92,7 +92,7 @@ class UnitStore:
             where.append("vacant = ?")
             args.append(int(vacant))
         if text:
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            like = like_contains(text)
             where.append("(code LIKE ? ESCAPE '\\' OR residents LIKE ? ESCAPE '\\')")
             args += [like, like]
         sql = f"SELECT {_COLS} FROM units"

@@ -3,12 +3,11 @@ live in :func:`web.access.model.validate`; these forms add lengths and the PIN."
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, PasswordField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ..access.messages import KIND_LABELS
@@ -20,8 +19,8 @@ __all__ = ["CredentialForm", "ImportForm", "UnlockForm", "HoldOpenForm", "Releas
 MAX_REASON_CHARS = 200
 
 
-def _kind_choices() -> list[tuple[str, Any]]:
-    return [(k, KIND_LABELS[k]) for k in KINDS]
+def _kind_choices() -> list[SelectChoice]:
+    return [SelectChoice(k, KIND_LABELS[k]) for k in KINDS]
 
 
 class CredentialForm(FlaskForm):
@@ -58,8 +57,9 @@ class UnlockForm(FlaskForm):
 HOLD_MINUTES = (15, 30, 60, 120, 240, 480, 720)
 
 
-def _hold_choices() -> list[tuple[int, Any]]:
-    return [(m, _l("%(n)d min", n=m) if m < 60 else _l("%(n)d h", n=m // 60)) for m in HOLD_MINUTES]
+def _hold_choices() -> list[SelectChoice]:
+    return [SelectChoice(m, _l("%(n)d min", n=m) if m < 60 else _l("%(n)d h", n=m // 60))  # type: ignore[arg-type]
+            for m in HOLD_MINUTES]
 
 
 class HoldOpenForm(UnlockForm):

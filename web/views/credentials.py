@@ -21,6 +21,7 @@ from ..access.store import CardTaken, CredentialExists, CredentialNotFound
 from ..auth import PAGE_ROLES, roles_required
 from ..state import console
 from .access_forms import CredentialForm, ImportForm
+from .audit_trail import record_action as _record
 from .csv_export import csv_download
 from .forms import ConfirmForm
 
@@ -31,11 +32,6 @@ _manage = roles_required(*PAGE_ROLES["credentials"])
 PAGE_SIZE = 200
 #: Largest CSV accepted by the import, bytes (the app's request limit also applies).
 MAX_IMPORT_BYTES = 1024 * 1024
-
-
-def _record(action: str, target: str, detail: Any = None) -> None:
-    console().audit.record(action, user=g.user.username, target=target, detail=detail,
-                           remote_addr=request.remote_addr)
 
 
 def _published() -> None:

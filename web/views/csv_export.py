@@ -9,20 +9,15 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from flask import Response, stream_with_context
 
+from ..csv_cells import guard_cell
 from ..filters import format_ms
 
 __all__ = ["csv_cell", "csv_download"]
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FLUSH_ROWS = 200
 
-
-def csv_cell(value: Any) -> Any:
-    """A CSV cell that a spreadsheet will not run as a formula: text starting with ``= + - @``
-    (or a tab / carriage return) gets a leading apostrophe. Numbers pass unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+#: A CSV cell that a spreadsheet will not run as a formula (see :mod:`web.csv_cells`).
+csv_cell = guard_cell
 
 
 def csv_download(rows: Iterable[Sequence[Any]], *, name: str, now_ms: int,

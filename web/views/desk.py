@@ -10,12 +10,9 @@ html}``, ``alarm_ack`` ``{id}``; every ``html`` is rendered and escaped by the s
 
 from __future__ import annotations
 
-import logging
-import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template,
-                   request, session, stream_with_context, url_for)
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -26,19 +23,17 @@ from ..visitors import actions
 from ..visitors.calls import Call
 from ..visitors.desk import DAY_MS
 from .forms import ConfirmForm
-from .stream import sse
+from .stream import sse, sse_stream
 from .visitor_forms import UnlockVisitForm
 
-__all__ = ["bp", "live_stream", "EMERGENCY_KINDS"]
+__all__ = ["bp", "EMERGENCY_KINDS"]
 
-log = logging.getLogger(__name__)
 bp = Blueprint("desk", __name__)
 _desk = roles_required(*PAGE_ROLES["desk"])
 #: Alarm kinds shown in the desk page's red banner.
 EMERGENCY_KINDS = ("intercom.emergency", "intercom.invite_forged")
 _CALL_KINDS = ("intercom.call", "intercom.answered", "intercom.no_answer", "intercom.refused",
                "intercom.timeout", "intercom.door_opened")
-_POLL_S = 0.5
 
 
 def _desk_visits(now: int) -> list[Any]:
@@ -127,51 +122,10 @@ def _visit_message(visit_id: int) -> str | None:
                          "on_site": len(svc.visitors.visits.on_site())})
 
 
-def live_stream(message: Callable[[str, dict[str, Any]], str | None]) -> ResponseReturnValue:
-    """A server-sent-event response yielding ``message(channel, payload)`` for each live update
-    (None: skipped), with heartbeats; ends on log-out or shutdown."""
-    st = console()
-    heartbeat_s = float(current_app.config["LIVE_HEARTBEAT_S"])
-    username, nonce = g.user.username, session.get("sid")
-
-    def generate() -> Iterator[str]:
-        sub = st.services.live.subscribe()
-        st.stream_opened(sub)
-        try:
-            yield "retry: 3000\n\n"
-            beat_at = time.monotonic() + heartbeat_s
-            while not st.stopping.is_set() and not sub.closed:
-                wait = beat_at - time.monotonic()
-                if wait <= 0:
-                    if nonce is not None and st.users.check_session(username, nonce) is None:
-                        return
-                    yield ": heartbeat\n\n"
-                    beat_at = time.monotonic() + heartbeat_s
-                    continue
-                item = sub.get(timeout_s=min(wait, _POLL_S))
-                if item is None:
-                    continue
-                try:
-                    text = message(item[0], item[1])
-                except Exception:  # a broken update must not end the desk's stream
-                    log.exception("desk live update %s could not be rendered", item[0])
-                    continue
-                if text:
-                    yield text
-        finally:
-            sub.close()
-            st.stream_closed(sub)
-
-    resp = Response(stream_with_context(generate()), mimetype="text/event-stream")
-    resp.headers["Cache-Control"] = "no-cache"
-    resp.headers["X-Accel-Buffering"] = "no"
-    return resp
-
-
 @bp.get("/desk/stream")
 @_desk
 def stream() -> ResponseReturnValue:
-    return live_stream(_message)
+    return sse_stream(_message, name="desk live")
 
 
 # -- call actions ---------------------------------------------------------------------------------

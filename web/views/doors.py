@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from typing import Any, Iterator
+from typing import Any
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect,
-                   render_template, request, session, stream_with_context, url_for)
+from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request,
+                   url_for)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -26,14 +25,13 @@ from ..access.messages import COMMAND_STATE_LABELS, DOOR_ACTION_LABELS
 from ..labels import DOOR_STATE_LABELS, KIND_LABELS, label
 from ..state import console
 from .access_forms import HoldOpenForm, ReleaseForm, UnlockForm
-from .stream import sse
+from .stream import sse, sse_stream
 
 __all__ = ["bp"]
 
 bp = Blueprint("doors", __name__)
 _DOOR_RE = re.compile(r"^[a-z0-9-]{1,32}$")
 _CMD_RE = re.compile(r"^[A-Za-z0-9]{8,64}$")
-_POLL_S = 0.5
 
 
 #: The door commands the board sends (and shows the results of).
@@ -86,38 +84,8 @@ def _door_message(ev: dict[str, Any]) -> str | None:
 def stream() -> ResponseReturnValue:
     """Server-sent ``door`` messages: ``{door, node, state, state_label, event}`` for every
     door.* event the console receives."""
-    st = console()
-    heartbeat_s = float(current_app.config["LIVE_HEARTBEAT_S"])
-    username, nonce = g.user.username, session.get("sid")
-
-    def generate() -> Iterator[str]:
-        sub = st.services.live.subscribe()
-        st.stream_opened(sub)
-        try:
-            yield "retry: 3000\n\n"
-            beat_at = time.monotonic() + heartbeat_s
-            while not st.stopping.is_set() and not sub.closed:
-                wait = beat_at - time.monotonic()
-                if wait <= 0:
-                    if nonce is not None and st.users.check_session(username, nonce) is None:
-                        return
-                    yield ": heartbeat\n\n"
-                    beat_at = time.monotonic() + heartbeat_s
-                    continue
-                item = sub.get(timeout_s=min(wait, _POLL_S))
-                if item is None or item[0] != "event":
-                    continue
-                text = _door_message(item[1])
-                if text:
-                    yield text
-        finally:
-            sub.close()
-            st.stream_closed(sub)
-
-    resp = Response(stream_with_context(generate()), mimetype="text/event-stream")
-    resp.headers["Cache-Control"] = "no-cache"
-    resp.headers["X-Accel-Buffering"] = "no"
-    return resp
+    return sse_stream(lambda channel, payload: _door_message(payload) if channel == "event"
+                      else None, name="doors live")
 
 
 def _send(door: str, form: UnlockForm, *, action: str, args: dict[str, Any],

@@ -11,7 +11,8 @@ from typing import Any, Mapping
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (HiddenField, PasswordField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from ..auth.forms import new_password_validators
@@ -28,8 +29,8 @@ _KIND_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,139}$")
 _CURSOR_RE = re.compile(r"^[0-9]{1,20}\.[0-9]{1,20}$")
 
 
-def _role_choices() -> list[tuple[str, Any]]:
-    return [(r, ROLE_LABELS[r]) for r in ROLES]
+def _role_choices() -> list[SelectChoice]:
+    return [SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
 
 
 class AckForm(FlaskForm):

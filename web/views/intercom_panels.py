@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..auth import PAGE_ROLES, roles_required
@@ -41,7 +41,7 @@ def _page(form: PanelBuildingForm | None = None, status: int = 200) -> ResponseR
     svc = console().services
     form = form or PanelBuildingForm(data={"node": request.args.get("node", ""),
                                            "panel": request.args.get("panel", "")})
-    form.building.choices = [(b, b) for b in svc.units.buildings()]
+    form.building.choices = [SelectChoice(b) for b in svc.units.buildings()]
     return render_template("intercom_panels.html", form=form, mappings=svc.visitors.panels.all(),
                            unmapped=svc.visitors.panels.unmapped_seen(),
                            confirm_form=ConfirmForm()), status

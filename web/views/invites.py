@@ -24,6 +24,7 @@ from ..state import console
 from ..visitors import actions
 from ..visitors.messages import INVITE_STATE_LABELS, problem_text
 from ..visitors.model import VisitError
+from .audit_trail import record_action as _record
 from .forms import ConfirmForm
 from .visitor_forms import InviteForm
 from .visitors import local_input
@@ -41,11 +42,6 @@ def qr_svg(text: str, *, scale: int = 6) -> str:
                                                   xmldecl=False, svgns=True, dark="#000",
                                                   light="#fff")
     return buf.getvalue().decode("utf-8")
-
-
-def _record(action: str, target: str, detail: str) -> None:
-    console().audit.record(action, user=g.user.username, target=target, detail=detail,
-                           remote_addr=request.remote_addr)
 
 
 @bp.get("/invites")

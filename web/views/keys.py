@@ -21,6 +21,7 @@ from ..keys.messages import (FLAG_LABELS, HOW_LABELS, KEY_KIND_LABELS, LOAN_STAT
 from ..keys.model import KEY_KINDS, KeyRecord, validate_key
 from ..keys.register import KeyExists, KeyNotFound, KeyOnLoan, SlotTaken
 from ..state import console
+from .audit_trail import record_action as _record
 from .forms import ConfirmForm
 from .keys_forms import KeyForm, ReleaseForm
 
@@ -38,11 +39,6 @@ HISTORY_ROWS = 100
 
 def _tz() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(console().config.timezone)
-
-
-def _record(action: str, target: str, detail: Any = None) -> None:
-    console().audit.record(action, user=g.user.username, target=target, detail=detail,
-                           remote_addr=request.remote_addr)
 
 
 def _published() -> None:

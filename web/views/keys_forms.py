@@ -3,11 +3,10 @@ live in :func:`web.keys.model.validate_key`; these add lengths."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, IntegerField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..keys.desk import MAX_BORROWER_CHARS, MAX_PURPOSE_CHARS
@@ -17,8 +16,8 @@ from ..keys.model import KEY_KINDS, MAX_LOAN_MIN
 __all__ = ["KeyForm", "ReleaseForm"]
 
 
-def _kind_choices() -> list[tuple[str, Any]]:
-    return [(k, KEY_KIND_LABELS[k]) for k in KEY_KINDS]
+def _kind_choices() -> list[SelectChoice]:
+    return [SelectChoice(k, KEY_KIND_LABELS[k]) for k in KEY_KINDS]
 
 
 class KeyForm(FlaskForm):

@@ -21,6 +21,7 @@ from ..meters.model import KINDS, KNOWN_MAPS, UNIT_OF_KIND
 from ..meters.periods import PERIOD_RE
 from ..state import console
 from .access_forms import ImportForm
+from .audit_trail import record_action as _record
 from .csv_export import csv_download
 from .forms import ConfirmForm
 from .meters_forms import MeterForm, RulesForm
@@ -41,11 +42,6 @@ STATEMENT_EXPORT, SETTINGS = "meter.statement_export", "meter.settings"
 
 def _feature():  # type: ignore[no-untyped-def]
     return console().services.meters
-
-
-def _record(action: str, target: str, detail: Any = None) -> None:
-    console().audit.record(action, user=g.user.username, target=target, detail=detail,
-                           remote_addr=request.remote_addr)
 
 
 def _tz() -> zoneinfo.ZoneInfo:

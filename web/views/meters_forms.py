@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, SelectField, StringField
+from wtforms import DecimalField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from ..meters.messages import KIND_LABELS
@@ -17,8 +15,8 @@ from ..meters.rules import RULE_LIMITS
 __all__ = ["MeterForm", "RulesForm"]
 
 
-def _kind_choices() -> list[tuple[str, Any]]:
-    return [(k, KIND_LABELS[k]) for k in KINDS]
+def _kind_choices() -> list[SelectChoice]:
+    return [SelectChoice(k, KIND_LABELS[k]) for k in KINDS]
 
 
 def _too_long() -> Length:

@@ -12,8 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from ..auth import PAGE_ROLES, roles_required
 from ..state import console
-from .desk import live_stream
-from .stream import sse
+from .stream import sse, sse_stream
 
 __all__ = ["bp"]
 
@@ -50,4 +49,4 @@ def _message(channel: str, payload: dict[str, Any]) -> str | None:
 @bp.get("/on-site/stream")
 @_read
 def stream() -> ResponseReturnValue:
-    return live_stream(_message)
+    return sse_stream(_message, name="on-site live")

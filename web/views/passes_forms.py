@@ -8,8 +8,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, Form, FormField, IntegerField, RadioField, SelectField,
-                     StringField, TextAreaField)
+from wtforms import (BooleanField, Form, FormField, IntegerField, RadioField, SelectChoice,
+                     SelectField, StringField, TextAreaField)
 from wtforms.fields import FieldList
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -22,12 +22,12 @@ __all__ = ["PassForm", "ToolPassForm", "CancelForm", "ITEM_ROWS"]
 ITEM_ROWS = 6
 
 
-def _relations() -> list[tuple[str, Any]]:
-    return [(r, RELATION_LABELS[r]) for r in CARRIER_RELATIONS]
+def _relations() -> list[SelectChoice]:
+    return [SelectChoice(r, RELATION_LABELS[r]) for r in CARRIER_RELATIONS]
 
 
-def _auths() -> list[tuple[str, Any]]:
-    return [(a, AUTH_LABELS[a]) for a in ("in_person", "letter")]
+def _auths() -> list[SelectChoice]:
+    return [SelectChoice(a, AUTH_LABELS[a]) for a in ("in_person", "letter")]
 
 
 _TOO_LONG = _l("Too long.")

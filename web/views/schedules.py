@@ -18,6 +18,7 @@ from ..access.schedule_model import DAYS, validate_holiday, validate_schedule
 from ..access.schedules import ScheduleExists, ScheduleInUse, ScheduleNotFound
 from ..auth import PAGE_ROLES, roles_required
 from ..state import console
+from .audit_trail import record_action as _record
 from .forms import ConfirmForm
 from .schedule_forms import DAY_FIELDS, DAY_LABELS, HolidayForm, ScheduleForm
 
@@ -25,11 +26,6 @@ __all__ = ["bp"]
 
 bp = Blueprint("schedules", __name__)
 _admin = roles_required(*PAGE_ROLES["schedules"])
-
-
-def _record(action: str, target: str, detail: Any = None) -> None:
-    console().audit.record(action, user=g.user.username, target=target, detail=detail,
-                           remote_addr=request.remote_addr)
 
 
 def _published() -> None:

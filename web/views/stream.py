@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from flask import (Blueprint, Response, abort, current_app, g, render_template, request,
                    session, stream_with_context, url_for)
@@ -30,7 +30,7 @@ from ..security import safe_next
 from ..state import console
 from .dashboard import DASHBOARD_EVENTS
 
-__all__ = ["bp", "sse"]
+__all__ = ["bp", "sse", "sse_stream"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("stream", __name__, url_prefix="/live")
@@ -44,6 +44,55 @@ def sse(channel: str, payload: dict[str, Any]) -> str:
     """One server-sent event: ``event: <channel>`` and the JSON payload on one data line."""
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return f"event: {channel}\ndata: {data}\n\n"
+
+
+def sse_stream(message: Callable[[str, dict[str, Any]], str | None], *,
+               first: Callable[[], str] | None = None, poll_s: float = 0.5,
+               name: str = "live") -> ResponseReturnValue:
+    """A server-sent-event response for the logged-in user: ``retry: 3000``, then ``first()``
+    (if given), then ``message(channel, payload)`` for each update from the live feed (None or
+    "": skipped; one that raises is logged as ``<name> update`` and skipped), with a heartbeat
+    comment every ``LIVE_HEARTBEAT_S`` seconds. It ends when the user's log-in ends (checked
+    at each heartbeat) or the console shuts down (checked at least every ``poll_s`` seconds,
+    default 0.5)."""
+    st = console()
+    heartbeat_s = float(current_app.config["LIVE_HEARTBEAT_S"])
+    username, nonce = g.user.username, session.get("sid")
+
+    def generate() -> Iterator[str]:
+        sub = st.services.live.subscribe()
+        st.stream_opened(sub)
+        try:
+            yield "retry: 3000\n\n"
+            if first is not None:
+                yield first()
+            beat_at = time.monotonic() + heartbeat_s
+            while not st.stopping.is_set() and not sub.closed:
+                wait = beat_at - time.monotonic()
+                if wait <= 0:
+                    if nonce is not None and st.users.check_session(username, nonce) is None:
+                        return  # logged out elsewhere, password changed, disabled
+                    yield ": heartbeat\n\n"
+                    beat_at = time.monotonic() + heartbeat_s
+                    continue
+                item = sub.get(timeout_s=min(wait, poll_s))
+                if item is None:
+                    continue
+                try:
+                    text = message(item[0], item[1])
+                except Exception:  # a broken update must not end every page's stream
+                    log.exception("%s update %s could not be rendered", name, item[0])
+                    continue
+                if text:
+                    yield text
+        finally:
+            sub.close()
+            st.stream_closed(sub)
+
+    resp = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.headers["X-Accel-Buffering"] = "no"
+    return resp
 
 
 def _alarm_html(alarm: Any, next_url: str) -> str:
@@ -96,45 +145,11 @@ def _sync(next_url: str) -> str:
 @bp.get("/stream")
 @roles_required(*PAGE_ROLES["dashboard"])
 def live_stream() -> ResponseReturnValue:
-    st = console()
-    heartbeat_s = float(current_app.config["LIVE_HEARTBEAT_S"])
-    username, nonce = g.user.username, session.get("sid")
     next_url = safe_next(request.args.get("next"), url_for("dashboard.index"))
-    patrol = request.args.get("view") == "patrol"
-    if patrol and not can(g.user.role, "patrol_live"):
-        abort(403)
-
-    def generate() -> Iterator[str]:
-        sub = st.services.live.subscribe()
-        st.stream_opened(sub)
-        try:
-            yield "retry: 3000\n\n"
-            yield sse("patrol", {"sync": True}) if patrol else _sync(next_url)
-            beat_at = time.monotonic() + heartbeat_s
-            while not st.stopping.is_set() and not sub.closed:
-                wait = beat_at - time.monotonic()
-                if wait <= 0:
-                    if nonce is not None and st.users.check_session(username, nonce) is None:
-                        return  # logged out elsewhere, password changed, disabled
-                    yield ": heartbeat\n\n"
-                    beat_at = time.monotonic() + heartbeat_s
-                    continue
-                item = sub.get(timeout_s=min(wait, _POLL_S))
-                if item is None:
-                    continue
-                try:
-                    text = (_patrol_message(*item) if patrol
-                            else _message(item[0], item[1], next_url))
-                except Exception:  # a broken update must not end every dashboard's stream
-                    log.exception("live update %s could not be rendered", item[0])
-                    continue
-                if text:
-                    yield text
-        finally:
-            sub.close()
-            st.stream_closed(sub)
-
-    resp = Response(stream_with_context(generate()), mimetype="text/event-stream")
-    resp.headers["Cache-Control"] = "no-cache"
-    resp.headers["X-Accel-Buffering"] = "no"
-    return resp
+    if request.args.get("view") == "patrol":
+        if not can(g.user.role, "patrol_live"):
+            abort(403)
+        return sse_stream(_patrol_message, first=lambda: sse("patrol", {"sync": True}),
+                          poll_s=_POLL_S)
+    return sse_stream(lambda channel, payload: _message(channel, payload, next_url),
+                      first=lambda: _sync(next_url), poll_s=_POLL_S)

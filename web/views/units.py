@@ -18,6 +18,7 @@ from ..units.csv_io import COLUMNS, parse_residents, parse_units_csv, residents_
 from ..units.messages import problem_text as unit_problem_text
 from ..visitors import actions
 from ..visitors.messages import RELATION_LABELS
+from .audit_trail import record_action as _record
 from .csv_export import csv_download
 from .forms import ConfirmForm
 from .visitor_forms import UnitForm, UnitImportForm
@@ -36,11 +37,6 @@ _CSV_PROBLEMS = {
     "bad_vacant": lambda: _("Vacant: use yes or no."),
     "too_many_rows": lambda: _("Too many rows; the rest of the file was not read."),
 }
-
-
-def _record(action: str, target: str, detail: Any = None) -> None:
-    console().audit.record(action, user=g.user.username, target=target, detail=detail,
-                           remote_addr=request.remote_addr)
 
 
 @bp.get("/units")

@@ -3,9 +3,7 @@ enable an account. Every change is written to the audit log."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -14,6 +12,7 @@ from ..auth import PAGE_ROLES, roles_required
 from ..errors import LastAdmin, UserError, UserExists
 from ..auth.users import User
 from ..state import console
+from .audit_trail import record_action as _record
 from .forms import ConfirmForm, PasswordResetForm, RoleForm, UserAddForm
 
 __all__ = ["bp"]
@@ -35,11 +34,6 @@ def _target(username: str) -> User:
     if user is None:
         abort(404)
     return user
-
-
-def _record(action: str, target: str, detail: Any = None) -> None:
-    console().audit.record(action, user=g.user.username, target=target, detail=detail,
-                           remote_addr=request.remote_addr)
 
 
 def _row_failure(username: str, messages: list[str]) -> ResponseReturnValue:

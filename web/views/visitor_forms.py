@@ -4,13 +4,11 @@ POST carries a CSRF token). Field rules live in :mod:`web.visitors.model` and
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, HiddenField, IntegerField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, HiddenField, IntegerField, SelectChoice, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..visitors.messages import ID_TYPE_LABELS, WATCH_KIND_LABELS
@@ -21,12 +19,12 @@ __all__ = ["VisitForm", "UnlockVisitForm", "InviteForm", "WatchForm", "SettingsF
            "UnitForm", "UnitImportForm"]
 
 
-def _id_type_choices() -> list[tuple[str, Any]]:
-    return [(t, ID_TYPE_LABELS[t]) for t in ID_TYPES]
+def _id_type_choices() -> list[SelectChoice]:
+    return [SelectChoice(t, ID_TYPE_LABELS[t]) for t in ID_TYPES]
 
 
-def _watch_choices() -> list[tuple[str, Any]]:
-    return [(k, WATCH_KIND_LABELS[k]) for k in WATCH_KINDS]
+def _watch_choices() -> list[SelectChoice]:
+    return [SelectChoice(k, WATCH_KIND_LABELS[k]) for k in WATCH_KINDS]
 
 
 class VisitForm(FlaskForm):

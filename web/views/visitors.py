@@ -26,6 +26,7 @@ from ..visitors.messages import UNLOCK_REFUSALS, WATCH_KIND_LABELS, problem_text
 from ..visitors.model import VisitError
 from ..visitors.reports import desk_report
 from ..visitors.settings import VisitorSettings
+from .audit_trail import record_action as _record
 from .forms import ConfirmForm
 from .visitor_forms import SettingsForm, UnlockVisitForm, VisitForm, WatchForm
 
@@ -35,11 +36,6 @@ bp = Blueprint("visitors", __name__)
 _desk = roles_required(*PAGE_ROLES["visitors"])
 _watch = roles_required(*PAGE_ROLES["watchlist"])
 _watch_edit = roles_required(*PAGE_ROLES["watchlist_edit"])
-
-
-def _record(action: str, target: Any, detail: Any = None) -> None:
-    console().audit.record(action, user=g.user.username, target=str(target), detail=detail,
-                           remote_addr=request.remote_addr)
 
 
 def _day_start(now_ms: int) -> int:

@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Callable
 
-from ..db import Database, register_schema
+from ..db import Database, like_contains, register_schema
 from ..errors import AlreadyDone, NotFound
 from .model import VisitInput
 
@@ -243,7 +243,7 @@ class VisitStore:
             where.append("unit = ?")
             args.append(unit)
         if text:
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            like = like_contains(text)
             where.append("(name LIKE ? ESCAPE '\\' OR plate LIKE ? ESCAPE '\\' "
                          "OR phone LIKE ? ESCAPE '\\')")
             args += [like, like, like]

@@ -10,8 +10,8 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DecimalField, SelectField, SelectMultipleField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, DecimalField, SelectChoice, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ...patrol import Checkpoint, PatrolPlanError, PatrolUser, Route, RoutePoint, Schedule
@@ -24,8 +24,8 @@ _ID_MSG = _l("Lower-case letters, digits, '-' or '_' (up to 64), starting with a
 _NODE = r"^[a-z0-9-]{1,32}$"
 _CARD_RE = re.compile(r"^[0-9A-Fa-f]{8,20}$")
 _HHMM_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-WEEKDAY_CHOICES = [("0", _l("Mon")), ("1", _l("Tue")), ("2", _l("Wed")), ("3", _l("Thu")),
-                   ("4", _l("Fri")), ("5", _l("Sat")), ("6", _l("Sun"))]
+WEEKDAY_CHOICES = [SelectChoice(str(d), day) for d, day in enumerate(
+    (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")))]
 
 
 class CheckpointForm(FlaskForm):

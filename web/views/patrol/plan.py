@@ -10,6 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import pgettext
+from wtforms import SelectChoice
 
 from ...auth import PAGE_ROLES, roles_required
 from ...patrol import Checkpoint, PatrolPlanError, PatrolUser, Route, Schedule
@@ -51,13 +52,15 @@ def plan_index() -> ResponseReturnValue:
 def _choices(form: Any, kind: str, current: str | None) -> None:
     plan = _svc().plan
     if kind == "schedule":
-        form.route.choices = [(r.id, f"{r.name} ({r.id})") for r in plan.routes.values()]
-        form.assignees.choices = [(u.user, u.name or u.user) for u in plan.users.values()]
+        form.route.choices = [SelectChoice(r.id, f"{r.name} ({r.id})")
+                              for r in plan.routes.values()]
+        form.assignees.choices = [SelectChoice(u.user, u.name or u.user)
+                                  for u in plan.users.values()]
     elif kind == "user":
         users = [u.username for u in console().users.list() if u.role == "patrol"]
         if current and current not in users:
             users.append(current)
-        form.user.choices = [(u, u) for u in sorted(users)]
+        form.user.choices = [SelectChoice(u) for u in sorted(users)]
 
 
 def _prefill(kind: str, item: Any) -> dict[str, Any]:

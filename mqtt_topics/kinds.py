@@ -20,12 +20,14 @@ class EventClass(str, Enum):
 
 #: kind -> (class, one-line description).  Kept sorted by kind.
 EVENT_KINDS: dict[str, tuple[EventClass, str]] = {
-    "cabinet.denied": (EventClass.ACCESS, "an unknown card was refused at a key cabinet: {cabinet, card, reason (unknown_card)}"),
+    "cabinet.denied": (EventClass.ACCESS, "an unknown card was refused at a key cabinet: {cabinet, card, reason (unknown_card|io_fault)}"),
     "cabinet.door": (EventClass.ROUTINE, "a key cabinet's door opened or closed: {cabinet, open, authorised | open_s}"),
     "cabinet.door_held": (EventClass.ALARM, "a key cabinet's door stayed open too long: {cabinet, open_s}"),
+    "cabinet.fault": (EventClass.ALARM, "a key cabinet's I/O failed (key-present inputs unreadable or slot/door outputs not driven; once per episode, every output locked, cards refused until cleared): {cabinet, slots (\"all\" or slot numbers), operation (read|write), reason (timeout|crc|exception|modbus|gpio|error), error, exception_code?}"),
+    "cabinet.fault_cleared": (EventClass.ROUTINE, "a key cabinet's I/O works again (outputs locked and inputs read): {cabinet, slots, errors (failed attempts), fault_s}"),
     "cabinet.granted": (EventClass.ACCESS, "a registered card opened a key cabinet; exactly the slots of keys its holder may take were released: {cabinet, card, holder, slots, keys, two_person_confirmed, awaiting_second, seconds}"),
     "cabinet.inventory": (EventClass.ACCESS, "power-up presence scan of a key cabinet vs its last known state: {cabinet, present (slots), out (keys), differences [{slot, key, was, now}], first_boot}"),
-    "cabinet.locked": (EventClass.ROUTINE, "a key cabinet's door and slots locked again: {cabinet, reason (time|door_closed)}"),
+    "cabinet.locked": (EventClass.ROUTINE, "a key cabinet's door and slots locked again: {cabinet, reason (time|door_closed|fault)}"),
     "cabinet.remote_release": (EventClass.ACCESS, "the desk released a key cabinet's door and one key's slot for a borrower without a card (signed cabinet.release): {cabinet, key, slot, holder, by, cmd_id, seconds}"),
     "card.read": (EventClass.ACCESS, "a card was presented at a reader: {reader, card, format}"),
     "command.refused": (EventClass.ALARM, "a command was refused: {cmd_id, action, reason}"),

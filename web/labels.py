@@ -76,6 +76,8 @@ KIND_LABELS: Mapping[str, Any] = {
     "cabinet.inventory": _l("Key cabinet inventory"),
     "cabinet.locked": _l("Key cabinet locked"),
     "cabinet.remote_release": _l("Key released by the desk"),
+    "cabinet.fault": _l("Key cabinet I/O fault"),
+    "cabinet.fault_cleared": _l("Key cabinet I/O restored"),
     "console.key_overdue": _l("Key overdue"),
     "intercom.call": _l("Intercom call"),
     "intercom.answered": _l("Intercom call answered"),

@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol
 
+from .errors import CabinetIOError
+
 __all__ = ["CabinetIO", "SlotWiring", "GpioCabinetIO", "ModbusCabinetIO"]
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,10 @@ class GpioCabinetIO:
 
     def open(self) -> list[str]:
         from hardware.gpio import DigitalInput, Relay
+        if self.lock_relay is not None:     # opened before: a retry after an I/O fault
+            self.apply(False, frozenset())
+            return [f"cabinet slot {s.slot} solenoid: locked" for s in self.slots] + \
+                ["cabinet door: locked"]
         for s in self.slots:       # slot solenoids first: locked before anything else
             self.slot_relays[s.slot] = Relay(s.lock, name=f"slot-{s.slot}", pin_factory=self.factory,
                                              active_high=self.active_high, safe_state="off")
@@ -85,13 +91,39 @@ class GpioCabinetIO:
             self.on_change()
 
     def apply(self, door_unlocked: bool, released: frozenset[int]) -> None:
+        """Drive every output; a slot whose relay fails does not stop the others. Raises
+        :class:`~edge.cabinet.errors.CabinetIOError` naming the failed slots (None: the door)."""
+        failed: list[int] = []
         for slot, relay in self.slot_relays.items():
-            relay.actuate() if slot in released else relay.release()
-        self.lock_relay.actuate() if door_unlocked else self.lock_relay.release()
+            try:
+                relay.actuate() if slot in released else relay.release()
+            except Exception:  # noqa: BLE001 - named in the CabinetIOError below
+                failed.append(slot)
+        try:
+            self.lock_relay.actuate() if door_unlocked else self.lock_relay.release()
+        except Exception as exc:
+            raise CabinetIOError(f"cabinet door lock: {exc}") from exc
+        if failed:
+            raise CabinetIOError(f"slot solenoid(s) {failed} could not be driven", slots=failed)
 
     def read(self) -> tuple[bool, dict[int, bool]]:
-        door = self.contact.active != self.contact_invert
-        return door, {slot: i.active != self.present_invert for slot, i in self.present_inputs.items()}
+        """Door open?, slot -> key present. Raises :class:`~edge.cabinet.errors.CabinetIOError`
+        naming the slots whose input could not be read (None: the door contact)."""
+        try:
+            door = self.contact.active != self.contact_invert
+        except Exception as exc:
+            raise CabinetIOError(f"cabinet door contact: {exc}") from exc
+        present: dict[int, bool] = {}
+        failed: list[int] = []
+        for slot, i in self.present_inputs.items():
+            try:
+                present[slot] = i.active != self.present_invert
+            except Exception:  # noqa: BLE001 - named in the CabinetIOError below
+                failed.append(slot)
+        if failed:
+            raise CabinetIOError(f"key-present input(s) of slot(s) {failed} could not be read",
+                                 slots=failed)
+        return door, present
 
     def close(self) -> None:
         for relay in [*self.slot_relays.values(), self.lock_relay]:

@@ -346,6 +346,16 @@ class CabinetMachine:
             events.append(_ev("cabinet.locked", cabinet=self.cabinet, reason="door_closed"))
         return events
 
+    def io_fault(self) -> list[Event]:
+        """The cabinet's I/O failed: what cannot be read is unknown, so nothing stays released.
+        Ends the session and a pending two-person release (``cabinet.locked`` reason ``fault``
+        if a session was open); presence and loans stay as last known."""
+        self._pending = None
+        if self._session is None:
+            return []
+        self._session = None
+        return [_ev("cabinet.locked", cabinet=self.cabinet, reason="fault")]
+
     # -- time ---------------------------------------------------------------------------------
 
     def tick(self) -> list[Event]:

@@ -59,6 +59,8 @@ SCHEMA = Section(doc="key cabinet (钥匙委托管理)", keys={
     "wrong_slot_repeat_s": Key("float", default=30.0, min=1, max=86_400,
                                doc="re-raise key.wrong_slot this often, s"),
     "poll_s": Key("float", default=0.05, min=0.005, max=10, doc="input polling interval, s"),
+    "fault_retry_s": Key("float", default=1.0, min=0.01, max=600,
+                         doc="while the I/O is faulted, retry it this often, s"),
     "cache": Key("path", default="key-permissions.json", doc="cached key-permissions snapshot"),
     "state": Key("path", default="cabinet-state.json", doc="last known slot state and loans"),
     "readers": Key("list", default=(), doc="RDM6300 readers: [{name, port, baud?}]"),
@@ -133,6 +135,7 @@ class CabinetSettings:
     door_held_s: float = 120.0
     wrong_slot_repeat_s: float = 30.0
     poll_s: float = 0.05
+    fault_retry_s: float = 1.0
     cache: Path = Path("key-permissions.json")
     state: Path = Path("cabinet-state.json")
 
@@ -189,7 +192,7 @@ class CabinetSettings:
         keep = {k: v[k] for k in ("id", "io", "door_lock", "door_contact", "contact_invert",
                                   "present_invert", "active_high", "pull_up", "release_s",
                                   "two_person_window_s", "door_held_s", "wrong_slot_repeat_s",
-                                  "poll_s", "cache", "state")}
+                                  "poll_s", "fault_retry_s", "cache", "state")}
         for name in ("cache", "state"):
             keep[name] = Path(keep[name]) if Path(keep[name]).is_absolute() else base_dir / keep[name]
         return cls(slots=tuple(slots), readers=tuple(readers), modbus=modbus, **keep)

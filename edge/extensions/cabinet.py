@@ -15,7 +15,12 @@ Wiring (all on the node, whether or not the broker is reachable):
 - the signed command ``cabinet.release`` ``{key, holder, cabinet?, seconds?}`` (the desk's
   assisted loan for a borrower without a card) is handed to the worker, which releases the door
   and that key's slot (``cabinet.remote_release``); a refused release (unknown key, key not in
-  its slot, two-person key, ``seconds`` above ``release_s``) is answered ``bad_payload``.
+  its slot, two-person key, ``seconds`` above ``release_s``) is answered ``bad_payload``;
+- I/O faults (the Modbus module times out, a bad CRC, an exception response, a GPIO pin that
+  fails): ``cabinet.fault`` once per episode, then every output is locked (best effort), the
+  session ends (nothing stays released: what cannot be read is unknown), cards are refused
+  (``cabinet.denied`` reason ``io_fault``) and releases fail; the I/O is retried every
+  ``fault_retry_s`` and ``cabinet.fault_cleared`` follows the first good lock + read.
 
 Settings: :class:`~edge.cabinet.settings.CabinetSettings` (``[cabinet]``).
 """
@@ -33,10 +38,10 @@ from mqtt_topics import SyncSnapshot
 
 from ..access.cache import CredentialCache
 from ..access.errors import AccessError
-from ..cabinet.errors import CabinetError, KeyPermissionError
+from ..cabinet.errors import CabinetError, CabinetIOError, KeyPermissionError
 from ..cabinet.io import CabinetIO, GpioCabinetIO, ModbusCabinetIO
 from ..cabinet.machine import CabinetMachine, Event, ReleaseRefused
-from ..cabinet.permissions import DATASET, KeyPermissions
+from ..cabinet.permissions import DATASET, KeyPermissions, normalise_card
 from ..cabinet.settings import CabinetSettings
 from ..cabinet.store import CabinetStateStore
 from ..config import ReaderSettings
@@ -60,13 +65,17 @@ class CabinetExtension(Extension):
     :param io: the cabinet's wires (default: built from the settings: GPIO with the node's pin
         factory, or the Modbus module).
     :param monotonic: seconds for the machine's timers (default: ``ctx.monotonic``).
+    :param fault_retry_s: while the I/O is faulted, retry it this often, s (default: the
+        settings' ``fault_retry_s``, 1.0).
     """
 
     name = "cabinet"
 
     def __init__(self, settings: CabinetSettings, *, io: CabinetIO | None = None,
-                 monotonic: Callable[[], float] | None = None) -> None:
+                 monotonic: Callable[[], float] | None = None,
+                 fault_retry_s: float | None = None) -> None:
         self.settings = settings
+        self.fault_retry_s = settings.fault_retry_s if fault_retry_s is None else fault_retry_s
         self.io: CabinetIO | None = io
         self.monotonic = monotonic
         self.machine: CabinetMachine | None = None
@@ -78,14 +87,17 @@ class CabinetExtension(Extension):
         self._ctx: NodeContext | None = None
         self._cond = threading.Condition()
         self._cards: deque[tuple[str, float]] = deque()
-        self._calls: deque[tuple[Callable[[], list[Event]], threading.Event]] = deque()
+        self._calls: deque[tuple[Callable[..., list[Event]], threading.Event]] = deque()
         self._permissions: KeyPermissions | None = None
         self._new_permissions: KeyPermissions | None = None
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._io_ok = True
+        self._open_error: Exception | None = None
+        #: the I/O fault episode in progress: {since (clock s), errors, slots (None: all)}
+        self._fault: dict[str, Any] | None = None
         self._counters = Counters(["reads", "granted", "denied", "events", "emit_errors",
-                                   "io_errors", "state_errors", "snapshots_applied",
+                                   "io_errors", "faults", "state_errors", "snapshots_applied",
                                    "snapshots_ignored", "snapshot_errors", "cache_errors"])
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -111,6 +123,7 @@ class CabinetExtension(Extension):
         except Exception as exc:  # noqa: BLE001 - an absent I/O module must not stop the node
             self._counters.incr("io_errors")
             self._io_ok = False
+            self._open_error = exc
             log.error("cabinet %s: could not lock the outputs at start (%s); retrying in the "
                       "worker", self.settings.id, exc)
             return [f"cabinet {self.settings.id}: outputs NOT confirmed locked ({exc})"]
@@ -195,11 +208,15 @@ class CabinetExtension(Extension):
         assert self.machine is not None and self._ctx is not None and self.io is not None
         m, io = self.machine, self.io
         booted = False
+        if self._open_error is not None:      # open_outputs failed before the node started
+            self._emit(self._fault_began("write", self._open_error))
+            self._open_error = None
         while True:
             with self._cond:
                 if self._stopping:
                     return
             events: list[Event] = []
+            operation = "write"
             try:
                 if not self._io_ok:
                     io.open()
@@ -208,7 +225,11 @@ class CabinetExtension(Extension):
                     update, self._new_permissions = self._new_permissions, None
                 if update is not None:
                     events += m.update(update)
+                operation = "read"
                 door, present = io.read()
+                operation = "write"
+                if self._fault is not None:    # locked and read again: the I/O works
+                    events += self._fault_ended()
                 if not booted:
                     last, loans = self.store.load()
                     events += m.power_up(present, door_open=door, last_present=last, loans=loans)
@@ -235,15 +256,25 @@ class CabinetExtension(Extension):
                     try:                        # answered once the outputs are applied
                         events += call()
                         io.apply(m.door_unlocked, m.released_slots)
+                    except Exception as exc:
+                        call(exc)               # the caller gets the I/O error
+                        raise
                     finally:
                         done.set()
                 events += m.tick()
                 io.apply(m.door_unlocked, m.released_slots)
             except Exception as exc:  # noqa: BLE001 - I/O faults: logged, counted, retried
                 self._counters.incr("io_errors")
-                if self._io_ok:
-                    log.error("cabinet %s: I/O failed: %s", self.settings.id, exc)
                 self._io_ok = False
+                if self._fault is None:
+                    log.error("cabinet %s: I/O %s failed: %s", self.settings.id, operation, exc)
+                    events += m.io_fault()
+                    events += self._fault_began(operation, exc)
+                    self._lock_quietly(io)     # later retries lock first (io.open)
+                else:
+                    self._fault["errors"] += 1
+            if self._fault is not None:
+                events += self._refuse_while_faulted()
             if events:                 # state first: what is published is never newer than it
                 self._save()
                 self._emit(events)
@@ -251,7 +282,67 @@ class CabinetExtension(Extension):
                 if self._stopping:
                     return
                 if not self._cards and not self._calls and self._new_permissions is None:
-                    self._cond.wait(self.settings.poll_s)
+                    wait_s = self.settings.poll_s
+                    if self._fault is not None:
+                        wait_s = max(wait_s, self.fault_retry_s)
+                    self._cond.wait(wait_s)
+
+    # -- I/O fault episodes (worker thread) ------------------------------------------------------
+
+    @property
+    def faulted(self) -> bool:
+        """True while an I/O fault episode is in progress."""
+        return self._fault is not None
+
+    def _fault_began(self, operation: str, exc: Exception) -> list[Event]:
+        """Start an episode: ``cabinet.fault`` {cabinet, slots ("all" or slot numbers),
+        operation (read|write), reason, error, exception_code?}."""
+        assert self.machine is not None
+        slots = getattr(exc, "slots", None)
+        self._fault = {"since": self.machine.clock(), "errors": 1, "slots": slots}
+        self._counters.incr("faults")
+        data: dict[str, Any] = {"cabinet": self.settings.id,
+                                "slots": "all" if slots is None else list(slots),
+                                "operation": operation, "reason": _fault_reason(exc),
+                                "error": str(exc)[:300] or type(exc).__name__}
+        if getattr(exc, "exception_code", None) is not None:
+            data["exception_code"] = exc.exception_code  # type: ignore[attr-defined]
+        return [{"kind": "cabinet.fault", "data": data}]
+
+    def _fault_ended(self) -> list[Event]:
+        """End the episode: ``cabinet.fault_cleared`` {cabinet, slots, errors, fault_s}."""
+        assert self.machine is not None and self._fault is not None
+        f, self._fault = self._fault, None
+        log.info("cabinet %s: I/O works again after %d error(s)", self.settings.id, f["errors"])
+        return [{"kind": "cabinet.fault_cleared", "data": {
+            "cabinet": self.settings.id, "slots": "all" if f["slots"] is None else list(f["slots"]),
+            "errors": f["errors"], "fault_s": round(self.machine.clock() - f["since"], 3)}}]
+
+    def _lock_quietly(self, io: CabinetIO) -> None:
+        """Every output locked, best effort (the I/O just failed)."""
+        try:
+            io.apply(False, frozenset())
+        except Exception:  # noqa: BLE001 - counted above; the module's own power-up locks
+            pass
+
+    def _refuse_while_faulted(self) -> list[Event]:
+        """Cards: ``cabinet.denied`` (reason ``io_fault``); queued calls (desk releases): failed."""
+        events: list[Event] = []
+        while True:
+            with self._cond:
+                if not self._cards:
+                    break
+                card, _ = self._cards.popleft()
+            self._counters.incr("denied")
+            events.append({"kind": "cabinet.denied", "data": {
+                "cabinet": self.settings.id, "card": normalise_card(card), "reason": "io_fault"}})
+        while True:
+            with self._cond:
+                if not self._calls:
+                    break
+                _, done = self._calls.popleft()
+            done.set()                 # never run: the caller reports the I/O fault
+        return events
 
     def _emit(self, events: list[Event]) -> None:
         assert self._ctx is not None
@@ -299,7 +390,11 @@ class CabinetExtension(Extension):
         done = threading.Event()
         box: dict[str, Any] = {}
 
-        def call() -> list[Event]:
+        def call(failed: Exception | None = None) -> list[Event]:
+            if failed is not None:             # the outputs could not be applied
+                box.pop("events", None)
+                box["error"] = failed
+                return []
             try:
                 assert self.machine is not None
                 box["events"] = fn(self.machine)
@@ -318,7 +413,8 @@ class CabinetExtension(Extension):
                                f"within {timeout_s:g} s")
         error = box.get("error")
         if error is None and "events" not in box:
-            raise CabinetError(f"cabinet {self.settings.id}: I/O failed during the {what}")
+            raise CabinetIOError(f"cabinet {self.settings.id}: I/O fault: the {what} was not "
+                                 f"carried out")
         if isinstance(error, ReleaseRefused):
             raise CommandArgumentError(str(error))
         if error is not None:
@@ -353,6 +449,22 @@ class CabinetExtension(Extension):
         self._counters.incr("snapshots_applied")
         log.info("cabinet %s: key-permissions v%d: %d keys, %d cards, %d problems", s.id,
                  permissions.version, len(permissions.keys), len(permissions), len(permissions.rejected))
+
+
+def _fault_reason(exc: Exception) -> str:
+    """A word for an I/O error: ``timeout``, ``crc``, ``exception`` (the module answered with
+    an exception response), ``modbus`` (refused connection, closed port...), ``gpio`` or
+    ``error``. Told by class name so a GPIO node never imports pymodbus."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    if "ModbusTimeout" in names:
+        return "timeout"
+    if "ModbusCrcError" in names:
+        return "crc"
+    if "ModbusError" in names:
+        return "exception" if getattr(exc, "exception_code", None) is not None else "modbus"
+    if "CabinetIOError" in names:
+        return "gpio"
+    return "error"
 
 
 def _quietly(what: str, fn: Any) -> None:

@@ -18,6 +18,9 @@ from __future__ import annotations
 import threading
 from typing import Iterable
 
+from pymodbus.pdu import ExceptionResponse, ModbusPDU
+from pymodbus.pdu.bit_message import ReadCoilsRequest, ReadDiscreteInputsRequest
+
 from hardware.sim.modbus_meter import ModbusMeterSim, _MeterImage
 
 __all__ = ["ModbusIoSim"]
@@ -41,9 +44,30 @@ class _IoImage(_MeterImage):
             self.lock.notify_all()
 
 
+async def _validated_read(request: ReadCoilsRequest, context: "_IoImage") -> ModbusPDU:
+    """pymodbus 3.8.6 serves bit reads without ``validate``: check first, so the ``exception``
+    fault (and an address past the end) answers with an exception response as a module does."""
+    if not context.validate(request.function_code, request.address, request.count):
+        return ExceptionResponse(request.function_code, ExceptionResponse.ILLEGAL_ADDRESS)
+    return await ReadCoilsRequest.update_datastore(request, context)  # type: ignore[arg-type]
+
+
+class _ReadCoils(ReadCoilsRequest):
+    async def update_datastore(self, context):  # type: ignore[no-untyped-def, override]
+        return await _validated_read(self, context)
+
+
+class _ReadDiscreteInputs(ReadDiscreteInputsRequest):
+    async def update_datastore(self, context):  # type: ignore[no-untyped-def, override]
+        return await _validated_read(self, context)
+
+
 class ModbusIoSim(ModbusMeterSim):
     """I/O modules at ``slaves`` (unit ids), each with ``coils`` coils and ``inputs`` discrete
-    inputs; ``transport``: ``"tcp"`` or ``"rtu"``."""
+    inputs; ``transport``: ``"tcp"`` or ``"rtu"``. The ``exception`` fault answers reads as
+    well as writes with an exception response (illegal data address)."""
+
+    CUSTOM_PDU = (_ReadCoils, _ReadDiscreteInputs)
 
     def __init__(self, *, slaves: Iterable[int] = (1,), coils: int = 32, inputs: int = 32,
                  transport: str = "tcp", baudrate: int = 115200) -> None:

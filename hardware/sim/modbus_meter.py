@@ -145,6 +145,9 @@ class ModbusMeterSim:
         RTU inter-frame timing pymodbus expects).
     """
 
+    #: Request classes the server decodes instead of pymodbus' own (subclasses: see modbus_io).
+    CUSTOM_PDU: tuple[type, ...] = ()
+
     def __init__(self, *, meters: Mapping[int, RegisterMap], transport: str = "tcp",
                  baudrate: int = 115200) -> None:
         if transport not in ("tcp", "rtu"):
@@ -249,12 +252,13 @@ class ModbusMeterSim:
         server: ModbusTcpServer | ModbusSerialServer
         if self.transport == "tcp":
             server = ModbusTcpServer(context, address=(self.host, 0), ignore_missing_slaves=True,
-                                     trace_packet=self._trace_packet)
+                                     trace_packet=self._trace_packet, custom_pdu=list(self.CUSTOM_PDU))
         else:
             assert self._server_side is not None
             server = ModbusSerialServer(context, framer=FramerType.RTU, port=self._server_side.device_path,
                                         baudrate=self.baudrate, ignore_missing_slaves=True,
-                                        trace_packet=self._trace_packet)
+                                        trace_packet=self._trace_packet,
+                                        custom_pdu=list(self.CUSTOM_PDU))
         await server.serve_forever(background=True)
         if self.transport == "tcp":
             if server.transport is None:

@@ -4,7 +4,9 @@ is sent there).
 
 Slot states (:data:`~web.keys.model.SLOT_STATES`): ``present`` (its key is in), ``out`` (taken
 on a loan), ``wrong`` (a key that is not its own is in it: ``key.wrong_slot`` until cleared),
-``fault`` (its key was forced out or found missing at power-up), ``empty`` (no key of the
+``fault`` (its key was forced out or found missing at power-up, or the cabinet's I/O failed:
+``cabinet.fault`` until ``cabinet.fault_cleared``, shown over the slot's own state, which is
+kept), ``empty`` (no key of the
 register lives there and none is in it). A slot never reported is shown from the register as
 ``present`` with ``reported`` False.
 """
@@ -38,6 +40,13 @@ CREATE TABLE IF NOT EXISTS key_slots (
     since   INTEGER NOT NULL,              -- node clock, UTC ms
     PRIMARY KEY (cabinet, slot)
 );
+CREATE TABLE IF NOT EXISTS key_cabinet_faults (   -- an I/O fault episode in progress
+    cabinet TEXT PRIMARY KEY,
+    slots   TEXT    NOT NULL,              -- "all" or slot numbers, comma separated
+    reason  TEXT    NOT NULL,
+    error   TEXT    NOT NULL,
+    since   INTEGER NOT NULL               -- node clock, UTC ms
+);
 """
 register_schema("key_cabinets", SCHEMA)
 
@@ -45,13 +54,16 @@ register_schema("key_cabinets", SCHEMA)
 BOARD_EVENT_KINDS = frozenset({"key.taken", "key.returned", "key.forced", "key.wrong_slot",
                                "key.wrong_slot_cleared", "cabinet.inventory", "cabinet.door",
                                "cabinet.granted", "cabinet.remote_release", "cabinet.locked",
-                               "cabinet.denied", "cabinet.door_held"})
+                               "cabinet.denied", "cabinet.door_held", "cabinet.fault",
+                               "cabinet.fault_cleared"})
 
 
 @dataclass(frozen=True, slots=True)
 class Slot:
     """One slot as shown: ``state``, its register ``key`` (number, label, unit), the key in it
-    when wrong (``wrong_key``), ``since`` (UTC ms) and whether the cabinet ever ``reported``."""
+    when wrong (``wrong_key``), ``since`` (UTC ms), whether the cabinet ever ``reported``, and
+    ``io_fault``: the reason word while the cabinet's I/O for this slot is failing (its
+    ``state`` is then ``fault``)."""
 
     slot: int
     state: str
@@ -61,11 +73,12 @@ class Slot:
     wrong_key: str | None = None
     since: int | None = None
     reported: bool = False
+    io_fault: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"slot": self.slot, "state": self.state, "key": self.key, "label": self.label,
                 "unit": self.unit, "wrong_key": self.wrong_key, "since": self.since,
-                "reported": self.reported}
+                "reported": self.reported, "io_fault": self.io_fault}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +138,30 @@ class CabinetBoard:
                           (int(bool(d.get("open"))), cabinet))
             elif ev.kind == "cabinet.inventory":
                 self._inventory(c, cabinet, d, ev.ts)
+            elif ev.kind == "cabinet.fault":
+                self._fault(c, cabinet, d, ev.ts)
+            elif ev.kind == "cabinet.fault_cleared":
+                c.execute("DELETE FROM key_cabinet_faults WHERE cabinet = ? AND since <= ?",
+                          (cabinet, ev.ts))
+
+    @staticmethod
+    def _fault(c: sqlite3.Connection, cabinet: str, d: dict[str, Any], ts: int) -> None:
+        """``cabinet.fault``: the slots named (or all) show ``fault`` until cleared; a repeat
+        keeps the episode's start."""
+        slots = d.get("slots")
+        if slots == "all":
+            text = "all"
+        elif isinstance(slots, list) and slots and all(
+                isinstance(s, int) and not isinstance(s, bool) for s in slots):
+            text = ",".join(str(s) for s in sorted(set(slots)))
+        else:
+            raise ValueError(f"cabinet.fault slots {slots!r} is neither \"all\" nor slot numbers")
+        reason = d.get("reason") if isinstance(d.get("reason"), str) else "error"
+        error = d.get("error") if isinstance(d.get("error"), str) else ""
+        c.execute("INSERT INTO key_cabinet_faults (cabinet, slots, reason, error, since) "
+                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT(cabinet) DO UPDATE SET "
+                  "slots = excluded.slots, reason = excluded.reason, error = excluded.error, "
+                  "since = min(since, excluded.since)", (cabinet, text, reason[:40], error[:300], ts))
 
     @staticmethod
     def _home(c: sqlite3.Connection, cabinet: str, slot: Any) -> str | None:
@@ -178,20 +215,34 @@ class CabinetBoard:
             states.setdefault(r["cabinet"], {})[r["slot"]] = r
         cabs = {r["cabinet"]: r for r in c.execute("SELECT cabinet, node, door_open, last_ts "
                                                    "FROM key_cabinets")}
+        faults = {r["cabinet"]: r for r in c.execute("SELECT cabinet, slots, reason FROM "
+                                                     "key_cabinet_faults")}
         out: list[Cabinet] = []
         for name in sorted(set(keys) | set(states) | set(cabs)):
             slots = []
             reg, seen = keys.get(name, {}), states.get(name, {})
+            fault = faults.get(name)
+            faulted = _fault_slots(fault["slots"]) if fault is not None else frozenset()
             for n in sorted(set(reg) | set(seen)):
                 rec, st = reg.get(n), seen.get(n)
                 state = st["state"] if st is not None else ("present" if rec else "empty")
-                slots.append(Slot(slot=n, state=state, key=rec.number if rec else None,
+                io_fault = fault["reason"] if fault is not None and (
+                    faulted is None or n in faulted) else None
+                slots.append(Slot(slot=n, state="fault" if io_fault else state,
+                                  key=rec.number if rec else None,
                                   label=rec.label if rec else "", unit=rec.unit if rec else "",
                                   wrong_key=st["key"] if st is not None else None,
                                   since=st["since"] if st is not None else None,
-                                  reported=st is not None))
+                                  reported=st is not None, io_fault=io_fault))
             cab = cabs.get(name)
             out.append(Cabinet(cabinet=name, node=cab["node"] if cab else None,
                                door_open=bool(cab["door_open"]) if cab else False,
                                last_ts=cab["last_ts"] if cab else None, slots=tuple(slots)))
         return out
+
+
+def _fault_slots(text: str) -> frozenset[int] | None:
+    """The slots a stored fault covers; None: all of them."""
+    if text == "all":
+        return None
+    return frozenset(int(s) for s in text.split(",") if s)

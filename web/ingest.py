@@ -143,7 +143,8 @@ class Ingest:
         clock samples for this long (default 30,000 ms): they may be the backlog the broker
         queued while the console was away, whose ``ts`` is old rather than skewed.
     :param event_handlers: called as ``handler(event)`` for every newly stored event, inside
-        the batch transaction (feature stores: visits, patrol check-ins...).  A handler that
+        the batch transaction (feature stores: visits, patrol check-ins...); one wrapped with
+        :func:`web.handlers.for_kinds` only for the kinds it names.  A handler that
         raises has its own writes undone and is counted (``handler_errors``); the event stays.
         What a handler makes visible outside the database (live-feed publishes, alarms on the
         screens, in-memory state) it defers with ``db.after_commit(callback)``
@@ -520,6 +521,9 @@ class Ingest:
         if is_alarm(ev.kind):
             fx.alarms.append(self.alarms.raise_for_event(ev))
         for handler in self._event_handlers:
+            accepts = getattr(handler, "accepts", None)   # web.handlers.for_kinds
+            if accepts is not None and not accepts(ev.kind):
+                continue
             self._run_handler(handler, (ev,), item, fx)
 
     def _clock_sample_ok(self, item: _Inbound) -> bool:

@@ -27,6 +27,7 @@ from .access.store import DATASET as CREDENTIALS, CredentialStore
 from .commands import CommandSender
 from .db import Database
 from .ingest import BrokerSettings, Ingest, utc_ms
+from .handlers import for_kinds
 from .jobs import JobRunner
 from .live import LiveFeed
 from .signing import SigningUnavailable, SiteSigner, load_signer
@@ -116,7 +117,7 @@ class ConsoleServices:
         from .patrol.service import TICK_MS, PatrolService
         self.patrol = PatrolService(self.db, alarms=self.alarms, live=self.live,
                                     clock=self.clock, tz=self.config.timezone)
-        self.event_handlers.append(self.patrol.on_event)
+        self.event_handlers.append(for_kinds(self.patrol.on_event, "patrol.tap"))
         self.jobs.add("patrol.tick", self.patrol.tick, every_ms=TICK_MS)
         # goods passes (issue 7): store, pass-revocations snapshot, gate verdicts, expiry
         from .passes import install as install_passes
@@ -128,7 +129,7 @@ class ConsoleServices:
                                     commands=self.commands, sync=self.sync, live=self.live,
                                     clock=self.clock, timezone=self.config.timezone,
                                     node_keys=self.config.node_keys)
-        self.event_handlers.append(self.visitors.on_event)
+        self.event_handlers.append(for_kinds(self.visitors.on_event, "intercom."))
         self.visitors.register_jobs(self.jobs)
         # key cabinet (issue 8): key register + key-permissions snapshot, loans, overdue
         # alarms, the cabinet board
@@ -140,7 +141,7 @@ class ConsoleServices:
         self.meters = MeterFeature(self.db, clock=self.clock, units=self.units,
                                    alarms=self.alarms, live=self.live,
                                    timezone=self.config.timezone)
-        self.event_handlers.append(self.meters.ingest.on_event)
+        self.event_handlers.append(for_kinds(self.meters.ingest.on_event, "meter."))
         self.telemetry_handlers.append(self.meters.ingest.on_telemetry)
         self.jobs.add("meters.anomalies", self.meters.watch.check, every_ms=ANOMALY_EVERY_MS)
 

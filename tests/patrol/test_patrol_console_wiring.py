@@ -17,7 +17,10 @@ def patrol_alarms(services: ConsoleServices) -> list[tuple[str, str | None]]:
 
 
 def test_the_console_registers_the_tap_handler_and_the_tick_job(services: ConsoleServices) -> None:
-    assert services.patrol.on_event in services.event_handlers
+    tap_handlers = [h for h in services.event_handlers
+                    if getattr(h, "handler", h) == services.patrol.on_event]
+    assert tap_handlers and tap_handlers[0].accepts("patrol.tap")
+    assert not tap_handlers[0].accepts("door.granted")
     assert "patrol.tick" in services.jobs.names()
 
 

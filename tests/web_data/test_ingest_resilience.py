@@ -132,3 +132,16 @@ def test_a_failing_handler_s_deferred_effects_are_dropped(make_ingest: Callable[
     lobby.event(envelope(1))
     assert wait_until(lambda: effects, timeout_s=10)
     assert effects == ["fine"] and ingest.counters["handler_errors"] == 1
+
+
+def test_a_kind_filtered_handler_sees_only_its_kinds(make_ingest: Callable[..., Ingest],
+                                                     lobby: NodeClient) -> None:
+    from web.handlers import for_kinds
+
+    seen: list[str] = []
+    ingest = make_ingest(event_handlers=[for_kinds(lambda ev: seen.append(ev.kind), "door.")])
+    with ingest.live.subscribe() as sub:
+        lobby.event(envelope(1, kind="card.read"))
+        lobby.event(envelope(2, kind="door.granted", data={"door": "lobby"}))
+        wait_channel(sub, "event", lambda p: p["seq"] == 2)
+    assert seen == ["door.granted"]

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..handlers import for_kinds
+from .cabinets import BOARD_EVENT_KINDS
+from .loans import LOAN_EVENT_KINDS
 from .cabinets import CabinetBoard
 from .loans import KEY_OVERDUE, KeyLoanStore
 from .model import KEY_KINDS, KeyLoan, KeyRecord
@@ -41,8 +44,8 @@ class KeyCabinet:
         self.board = CabinetBoard(services.db, register=self.register, clock=services.clock)
         services.sync.register(DATASET, snapshot=self.register.snapshot,
                                version=self.register.version)
-        services.event_handlers.append(self.loans.on_event)
-        services.event_handlers.append(self.board.on_event)
+        services.event_handlers.append(for_kinds(self.loans.on_event, LOAN_EVENT_KINDS))
+        services.event_handlers.append(for_kinds(self.board.on_event, BOARD_EVENT_KINDS))
         services.jobs.add("keys.overdue", self.loans.check_overdue, every_ms=OVERDUE_EVERY_MS)
         services.jobs.add("keys.permissions", self.refresh, every_ms=REFRESH_EVERY_MS)
 

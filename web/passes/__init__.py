@@ -13,6 +13,8 @@ from .model import (AUTHORISATIONS, CARRIER_RELATIONS, KINDS, OWNER_RELATIONS, S
 from .store import (DATASET, DOUBLE_USE, GateVerdict, GoodsPassStore, PassNotCancellable,
                     PassNotFound)
 from .uploads import LetterScans, ScanRefused
+from ..handlers import for_kinds
+from .store import VERDICT_KINDS
 
 __all__ = ["GoodsPass", "PassDraft", "PassLine", "PassProblems", "check_draft", "KINDS",
            "CARRIER_RELATIONS", "OWNER_RELATIONS", "AUTHORISATIONS", "STATES", "GoodsPassStore",
@@ -35,7 +37,7 @@ def install(services: Any) -> GoodsPassStore:
     services.pass_scans = LetterScans(Path(cfg.db_path).parent / "pass-letters")
     services.sync.register(DATASET, snapshot=store.revocations_snapshot,
                            version=store.revocations_version)
-    services.event_handlers.append(store.on_event)
+    services.event_handlers.append(for_kinds(store.on_event, VERDICT_KINDS))
     services.jobs.add("passes.expire", store.expire_due, every_ms=EXPIRE_EVERY_MS)
     services.jobs.add("passes.sync", lambda now: store.publish_if_changed(services.sync.publish),
                       every_ms=SYNC_EVERY_MS)

@@ -22,7 +22,6 @@ import argparse
 import html
 import json
 import re
-import statistics
 import tempfile
 import time
 from pathlib import Path

@@ -124,6 +124,36 @@ def new_ca(site: str, *, now: dt.datetime, days: int = CA_DAYS
     return key, cert
 
 
+def _issue(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate,
+           key: ec.EllipticCurvePrivateKey, common_name: str, *, now: dt.datetime, days: int,
+           usage: x509.ObjectIdentifier, key_agreement: bool,
+           sans: "list[x509.GeneralName] | None" = None) -> x509.Certificate:
+    """A leaf certificate (not a CA) for ``key`` with CN ``common_name``, issued by the CA,
+    valid from an hour before ``now`` (UTC) for ``days``, for the extended key ``usage``
+    (server or client auth), with ``sans`` (subject alternative names) if given."""
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    b = (x509.CertificateBuilder()
+         .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "lobbygate"),
+                                  x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+         .issuer_name(ca_cert.subject).public_key(key.public_key())
+         .serial_number(x509.random_serial_number())
+         .not_valid_before(now - dt.timedelta(hours=1))
+         .not_valid_after(now + dt.timedelta(days=days))
+         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+         .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False,
+                                      content_commitment=False, key_encipherment=False,
+                                      data_encipherment=False, key_agreement=key_agreement,
+                                      encipher_only=False, decipher_only=False), critical=True)
+         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+    if sans is not None:
+        b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return (b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                            critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+
+
 def new_server_cert(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate,
                     hosts: Iterable[str], *, now: dt.datetime, days: int = SERVER_DAYS,
                     key: ec.EllipticCurvePrivateKey | None = None,
@@ -140,25 +170,8 @@ def new_server_cert(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificat
             sans.append(x509.IPAddress(ipaddress.ip_address(h)))
         except ValueError:
             sans.append(x509.DNSName(h))
-    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "lobbygate"),
-                                     x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
-            .issuer_name(ca_cert.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(hours=1))
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False,
-                                         content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=True,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = _issue(ca_key, ca_cert, key, hosts[0], now=now, days=days,
+                  usage=ExtendedKeyUsageOID.SERVER_AUTH, key_agreement=True, sans=sans)
     return key, cert
 
 
@@ -180,24 +193,8 @@ def new_client_cert(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificat
     broker uses as the user name), issued by the CA, valid from ``now`` (UTC) for ``days``
     (default :data:`CLIENT_DAYS`)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "lobbygate"),
-                                     x509.NameAttribute(NameOID.COMMON_NAME, node)]))
-            .issuer_name(ca_cert.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(hours=1))
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False,
-                                         content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = _issue(ca_key, ca_cert, key, node, now=now, days=days,
+                  usage=ExtendedKeyUsageOID.CLIENT_AUTH, key_agreement=False)
     return key, cert
 
 

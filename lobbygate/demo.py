@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
 import secrets
 import shutil
 import signal
@@ -44,6 +43,7 @@ from typing import Any, Callable, Sequence
 
 from edge.config import parse_config
 from edge.node import Node
+from firmware.files import SECRET_MODE, write_file
 from firmware.mosquitto import MosquittoBroker, free_port
 from firmware.probe import wait_until
 
@@ -62,23 +62,8 @@ ADMIN = "admin"
 
 def _write_secret(path: Path, data: str | bytes) -> Path:
     """Write ``data`` to ``path`` readable by its owner only (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data.encode() if isinstance(data, str) else data)
-    os.chmod(path, 0o600)
+    write_file(path, data, mode=SECRET_MODE)
     return path
-
-
-# -- the console's starting data -------------------------------------------------------------------
-
-def _seed_console(services: Any) -> SeedResult:
-    """Put the demo site's starting data into the console database through the production
-    stores (``services``: an opened :class:`web.services.ConsoleServices`, no ingest, with the
-    site signing key): see :func:`lobbygate.demo_seed.seed_console`. Parts already there are
-    left alone, so a kept ``--dir`` is seeded once. Returns what was seeded and the snapshot
-    versions the doors and the key cabinet must reach."""
-    return seed_console(services)
 
 
 class DemoSite:
@@ -176,14 +161,15 @@ class DemoSite:
 
     def _seed(self, conf: Path) -> None:
         """Open the console's stores on its database (no ingest, before the console runs), seed
-        them (:func:`_seed_console`) and keep them open as the demo's front desk
+        them (:func:`~lobbygate.demo_seed.seed_console`; parts already there are left alone, so
+        a kept ``--dir`` is seeded once) and keep them open as the demo's front desk
         (:class:`~lobbygate.demo_desk.DemoDesk`, closed by :meth:`stop`)."""
         from web.config import load_config
         from web.services import build_services
         cfg = dataclasses.replace(load_config(conf).services_config(), broker=None, run_jobs=False)
         self.timezone = cfg.timezone
         self.desk = DemoDesk(build_services(cfg, signer=self.signer)).open()
-        self.seeded = _seed_console(self.desk.services)
+        self.seeded = seed_console(self.desk.services)
         self.credentials_version = self.seeded.credentials_version
         self.keys_version = self.seeded.keys_version
 

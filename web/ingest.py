@@ -175,7 +175,8 @@ class Ingest:
         self._clock = clock
         self._batch_max = batch_max
         self._settle_ms = clock_settle_ms
-        self._event_handlers = tuple(event_handlers)
+        # (handler, its kind filter or None), looked up once (web.handlers.for_kinds)
+        self._event_handlers = tuple((h, getattr(h, "accepts", None)) for h in event_handlers)
         self._connect_handlers = tuple(connect_handlers)
         self._telemetry_handlers = tuple(telemetry_handlers)
         self._version = _version()
@@ -520,8 +521,7 @@ class Ingest:
                       "boot_id": g.boot_id, "revealed_by": ev.event_id}))
         if is_alarm(ev.kind):
             fx.alarms.append(self.alarms.raise_for_event(ev))
-        for handler in self._event_handlers:
-            accepts = getattr(handler, "accepts", None)   # web.handlers.for_kinds
+        for handler, accepts in self._event_handlers:
             if accepts is not None and not accepts(ev.kind):
                 continue
             self._run_handler(handler, (ev,), item, fx)

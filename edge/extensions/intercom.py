@@ -325,26 +325,25 @@ class IntercomExtension(Extension):
         return {"call_id": call.call_id, "unit": call.unit}
 
     def _no_answer(self, env: CommandEnvelope) -> Mapping[str, Any]:
-        with self._lock:
-            call = self._call(env, states=("calling", "answered"))
-            self._end(call)
-            self._counters.incr("no_answer")
-            self._emit(NO_ANSWER_KIND, {**self._about(call), "by": env.issued_by, "cmd_id": env.cmd_id},
-                       raising=True)
-            self._show("no_answer")
-        return {"call_id": call.call_id, "unit": call.unit}
+        return self._end_by_desk(env, NO_ANSWER_KIND, "no_answer")
 
     def _refused(self, env: CommandEnvelope) -> Mapping[str, Any]:
         """The resident refused the visitor: end the call, ``intercom.refused``, refused beeps."""
+        result = self._end_by_desk(env, REFUSED_KIND, "refused")
+        log.info("intercom %s: call %s to unit %s refused by the resident (desk %s)",
+                 self.settings.name, result["call_id"], result["unit"], env.issued_by)
+        return result
+
+    def _end_by_desk(self, env: CommandEnvelope, kind: str, outcome: str) -> Mapping[str, Any]:
+        """End the ringing/answered call the desk's command names: count ``outcome``, emit
+        ``kind`` naming the operator, show panel state ``outcome``."""
         with self._lock:
             call = self._call(env, states=("calling", "answered"))
             self._end(call)
-            self._counters.incr("refused")
-            self._emit(REFUSED_KIND, {**self._about(call), "by": env.issued_by, "cmd_id": env.cmd_id},
+            self._counters.incr(outcome)
+            self._emit(kind, {**self._about(call), "by": env.issued_by, "cmd_id": env.cmd_id},
                        raising=True)
-            self._show("refused")
-        log.info("intercom %s: call %s to unit %s refused by the resident (desk %s)",
-                 self.settings.name, call.call_id, call.unit, env.issued_by)
+            self._show(outcome)
         return {"call_id": call.call_id, "unit": call.unit}
 
     def _open(self, env: CommandEnvelope) -> Mapping[str, Any]:
@@ -526,7 +525,7 @@ class IntercomExtension(Extension):
                     for on_s, off_s in REFUSED_BEEPS:
                         self._beeps += [(at, True), (at + on_s, False)]
                         at += on_s + off_s
-                    self.play_beeps(at=self._now())
+                    self.play_beeps()
             else:
                 led and led.release()
         except HardwareError:  # closed while stopping, or a pin fault: never blocks a call

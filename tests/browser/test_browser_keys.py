@@ -4,14 +4,13 @@ wrong slot without a reload (keys.js polls the board's JSON). Screenshots under 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from mqtt_topics import EventEnvelope
 from web.access import CredentialRecord
 from web.keys.model import KeyRecord
 
-from browser_helpers import DESKTOP, PHONE, click_nav, login, shot
+from browser_helpers import DESKTOP, PHONE, click_nav, login, now_ms, shot
 
 
 class Cabinet:
@@ -22,7 +21,7 @@ class Cabinet:
 
     def __call__(self, kind: str, ago_ms: int = 0, **data: Any) -> None:
         self.seq += 1
-        now = time.time_ns() // 1_000_000
+        now = now_ms()
         env = EventEnvelope(event_id=f"cab:b1:{self.seq}", node="cab", kind=kind, ts=now - ago_ms,
                             seq=self.seq, data={"cabinet": "main", **data})
         s = self.services
@@ -105,7 +104,7 @@ def test_reminders_show_an_overdue_key_and_its_history(console_server, new_page,
     cab = _seed(console_server.services)
     cab("key.taken", ago_ms=3 * 3_600_000, key="K-003", slot=3, holder="c-wang", card="0A00000001")
     cab("key.taken", ago_ms=600_000, key="K-001", slot=1, holder="c-wang", card="0A00000001")
-    console_server.services.keys.loans.check_overdue(time.time_ns() // 1_000_000)
+    console_server.services.keys.loans.check_overdue(now_ms())
     page = new_page(DESKTOP)
     login(page, console_server.url, "desk1")
     page.goto(console_server.url + "/keys/reminders")

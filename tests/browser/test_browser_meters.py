@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from pathlib import Path
 from typing import Any
 
 from web.meters import Meter, period_of
 from web.units import parse_unit
 
-from browser_helpers import DESKTOP, PHONE, click_nav, login, shot
+from browser_helpers import DESKTOP, PHONE, click_nav, login, now_ms, shot
 
 H = 3_600_000
 
@@ -32,7 +31,7 @@ def seed(services: Any) -> Any:
                        slave=len(mid), map="water_generic" if kind == "water" else "eastron_sdm120",
                        register="total_volume_m3" if kind == "water" else "import_energy_kwh"),
                  by="test", create=True)
-    now = time.time_ns() // 1_000_000
+    now = now_ms()
     start = now - now % H - 45 * 24 * H
     rd = services.meters.readings
     e = w = 0.0
@@ -115,7 +114,7 @@ def test_statement_page_exports_csv_with_marks(console_server, new_page, tmp_pat
 def test_admin_registers_imports_and_sets_thresholds(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
     services = console_server.services
     seed(services)
-    services.meters.readings.note_seen("w-x-9", node="meters-b", now=time.time_ns() // 1_000_000,
+    services.meters.readings.note_seen("w-x-9", node="meters-b", now=now_ms(),
                                        kind="water", node_unit="X-9")
     base = console_server.url
     page = new_page(DESKTOP)

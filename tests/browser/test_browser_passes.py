@@ -9,7 +9,19 @@ from typing import Any
 
 from mqtt_topics import EventEnvelope
 
-from browser_helpers import DESKTOP, PHONE, click_nav, login, shot
+from browser_helpers import DESKTOP, PHONE, click_nav, login, now_ms, shot
+
+
+def gate_event(services: Any, seq: int, kind: str, data: dict[str, Any]) -> None:
+    """Store a gate event (``gate:b1:<seq>``, stamped now) and run the ingest's event handlers
+    on it in one transaction, as the ingest does."""
+    now = now_ms()
+    env = EventEnvelope(event_id=f"gate:b1:{seq}", node="gate", kind=kind, ts=now, seq=seq,
+                        data=data)
+    with services.db.transaction():
+        ev = services.events.add(env, received_at=now)
+        for handler in services.event_handlers:
+            handler(ev)
 
 
 def register_unit(services: Any) -> None:
@@ -63,13 +75,12 @@ def test_issue_form_refuses_a_tenant_without_letter_then_prints_one_a4_page(cons
 def test_guard_board_on_a_phone_lists_todays_pass(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from web.passes import PassDraft, PassLine
     from web.passes.days import day_last_minute, day_start, today
-    import time
     import zoneinfo
 
     services = console_server.services
     register_unit(services)
     tz = zoneinfo.ZoneInfo("Asia/Shanghai")
-    day = today(time.time_ns() // 1_000_000, tz)
+    day = today(now_ms(), tz)
     gp = services.passes.issue(PassDraft(
         unit="A-1201", carrier_name="王芳", carrier_relation="owner", carrier_id_last4="0001",
         items=(PassLine("旧沙发", 1, True), PassLine("纸箱", 6)), valid_from_ms=day_start(day, tz),
@@ -81,21 +92,15 @@ def test_guard_board_on_a_phone_lists_todays_pass(console_server, new_page, tmp_
     page.wait_for_selector(f'[data-pass="{gp.pass_id}"]')
     assert "旧沙发" in page.locator(f'[data-pass="{gp.pass_id}"]').inner_text()
     # a verdict arriving after the page opened shows up without a reload
-    now = time.time_ns() // 1_000_000
-    env = EventEnvelope(event_id="gate:b1:1", node="gate", kind="goods_pass.rejected", ts=now,
-                        seq=1, data={"gate": "gate-north", "reason": "revoked",
-                                     "pass_id": "gp-20260101-0001", "unit": "A-1201"})
-    with services.db.transaction():
-        ev = services.events.add(env, received_at=now)
-        for handler in services.event_handlers:
-            handler(ev)
+    gate_event(services, 1, "goods_pass.rejected", {
+        "gate": "gate-north", "reason": "revoked", "pass_id": "gp-20260101-0001",
+        "unit": "A-1201"})
     page.wait_for_selector('[data-verdict="gate:b1:1"]', timeout=15_000)
     assert "已取消" in page.locator('[data-verdict="gate:b1:1"]').inner_text()
     shot(page, tmp_path, "pass-guard-phone")
 
 
 def test_desk_cancels_a_pass_and_reads_the_archive(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import time
     import zoneinfo
 
     from web.passes import PassDraft, PassLine
@@ -104,22 +109,16 @@ def test_desk_cancels_a_pass_and_reads_the_archive(console_server, new_page, tmp
     services = console_server.services
     register_unit(services)
     tz = zoneinfo.ZoneInfo("Asia/Shanghai")
-    day = today(time.time_ns() // 1_000_000, tz)
+    day = today(now_ms(), tz)
     make = lambda name, rel: services.passes.issue(PassDraft(  # noqa: E731
         unit="A-1201", carrier_name=name, carrier_relation=rel, carrier_id_last4="0001",
         authorisation="in_person" if rel == "owner" else "letter", letter_ref="WT-1",
         items=(PassLine("旧沙发", 1, True),), valid_from_ms=day_start(day, tz),
         valid_until_ms=day_last_minute(day, tz)), sign=services.signer().sign, by="desk1")
     keep, drop = make("王芳", "owner"), make("张三", "tenant")
-    now = time.time_ns() // 1_000_000
     for seq, pid in ((1, keep.pass_id), (2, "gp-20250101-0009")):
-        env = EventEnvelope(event_id=f"gate:b1:{seq}", node="gate", kind="goods_pass.released",
-                            ts=now, seq=seq, data={"gate": "gate-north", "pass_id": pid,
-                                                   "unit": "A-1201", "items": 1})
-        with services.db.transaction():
-            ev = services.events.add(env, received_at=now)
-            for handler in services.event_handlers:
-                handler(ev)
+        gate_event(services, seq, "goods_pass.released", {
+            "gate": "gate-north", "pass_id": pid, "unit": "A-1201", "items": 1})
     page = new_page(DESKTOP)
     login(page, console_server.url, "desk1")
     click_nav(page, "/passes")
@@ -148,7 +147,6 @@ def test_desk_cancels_a_pass_and_reads_the_archive(console_server, new_page, tmp
 
 
 def test_fullest_pass_still_prints_on_one_a4_page_in_english(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import time
     import zoneinfo
 
     from web.passes import PassDraft, PassLine
@@ -157,7 +155,7 @@ def test_fullest_pass_still_prints_on_one_a4_page_in_english(console_server, new
     services = console_server.services
     register_unit(services)
     tz = zoneinfo.ZoneInfo("Asia/Shanghai")
-    day = today(time.time_ns() // 1_000_000, tz)
+    day = today(now_ms(), tz)
     items = tuple(PassLine(f"Item {i}: a long description of furniture, boxes and appliances "
                            f"that goes on and on {i}"[:100], 9, i % 2 == 0) for i in range(12))
     gp = services.passes.issue(PassDraft(

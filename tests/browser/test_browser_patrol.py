@@ -4,11 +4,10 @@ tmp_path."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from typing import Any
 
-from browser_helpers import DESKTOP, PHONE, click_nav, login, shot
+from browser_helpers import DESKTOP, PHONE, click_nav, login, now_ms, shot
 from web.patrol import Checkpoint, PatrolUser, Route, RoutePoint, Schedule, Tap
 
 MIN = 60_000
@@ -18,7 +17,7 @@ CARD = "0A00000001"
 def seed(services: Any) -> int:
     """A round of route r1 that started 8 minutes ago (UTC minute): a tapped on time, b missed,
     c still to come; and an unknown card tapped at b. Returns the round's start (UTC ms)."""
-    now = time.time_ns() // 1_000_000
+    now = now_ms()
     start = (now - 8 * MIN) // MIN * MIN
     hhmm = datetime.fromtimestamp(start / 1000, timezone.utc).strftime("%H:%M")
     p = services.patrol
@@ -121,7 +120,7 @@ def test_supervisor_page_shows_a_tap_live_without_reloading(console_server, new_
     assert "1/3" in row.inner_text()
     page.evaluate("window.__sameDocument = true")
     services.patrol.apply(Tap(event_id="lobby:b1:99", node="lobby", reader="cp-c",
-                              checkpoint="c", card=CARD, ts=time.time_ns() // 1_000_000))
+                              checkpoint="c", card=CARD, ts=now_ms()))
     page.locator("tr[data-round]", has_text="2/3").wait_for(timeout=10_000)
     assert page.evaluate("window.__sameDocument === true")                # no reload
     shot(page, tmp_path, "patrol-live-updated")

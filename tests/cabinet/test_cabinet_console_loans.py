@@ -6,23 +6,20 @@ and the loan is recorded with the borrower and the operator."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from edge.config import parse_config
-from edge_helpers import SITE
+from cabinet_helpers import cabinet_node_config, live_services, wait_stored
 from firmware.probe import wait_until
 from hardware.sim.pty import PtyPair
 from hardware.sim.rdm6300 import Rdm6300Simulator
 from web.access import CredentialRecord
-from web.ingest import BrokerSettings
 from web.keys.desk import release_for_borrower
 from web.keys.model import KeyRecord
-from web.services import ConsoleServices, ServicesConfig, build_services
+from web.services import ConsoleServices
 
 KEY = bytes(range(201, 233))
 CARD = "0A00000001"
@@ -31,15 +28,8 @@ SLOTS = {1: (12, 13), 2: (16, 19)}
 
 @pytest.fixture
 def services(broker, tmp_path: Path) -> Iterator[ConsoleServices]:  # type: ignore[no-untyped-def]
-    c = broker.credentials("console")
-    svc = build_services(ServicesConfig(
-        db_path=tmp_path / "console.db", site=SITE, node_keys={"cabinet": KEY}, clock_settle_ms=0,
-        broker=BrokerSettings(host=str(c["host"]), port=int(c["port"]), username="console",
-                              password=str(c["password"]))))
-    svc.start()
-    assert svc.ingest is not None and svc.ingest.wait_connected(10)
-    yield svc
-    svc.stop()
+    with live_services(broker, tmp_path / "console.db", node_keys={"cabinet": KEY}) as svc:
+        yield svc
 
 
 def _register(svc: ConsoleServices) -> None:
@@ -54,31 +44,12 @@ def _register(svc: ConsoleServices) -> None:
 
 
 def _node_config(broker: Any, tmp_path: Path, port: str):  # type: ignore[no-untyped-def]
-    creds = broker.credentials("cabinet")
-    return parse_config({
-        "node": {"id": "cabinet", "site": SITE, "journal": str(tmp_path / "cab-journal.db"),
-                 "health_interval_s": 3600},
-        "mqtt": {"host": creds["host"], "port": creds["port"], "password": creds["password"],
-                 "reconnect_min_s": 0.05, "reconnect_max_s": 0.25},
-        "commands": {"key": KEY.hex()},
-        "gpio": {"pin_factory": "mock"},
-        "cabinet": {"id": "main", "door_lock": 5, "door_contact": 6, "poll_s": 0.01,
-                    "present_invert": True,
-                    "readers": [{"name": "cabinet-reader", "port": port}],
-                    "slots": [{"slot": s, "lock": lock, "present": present}
-                              for s, (lock, present) in SLOTS.items()]},
-    }, base_dir=tmp_path)
-
-
-def _wait_stored(svc: ConsoleServices, sub: Any, kind: str, timeout_s: float = 10.0) -> dict:
-    """Wait on the console's live feed for a stored event of ``kind`` (the handlers have run:
-    the feed is told after the ingest's transaction commits)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        item = sub.get(timeout_s=deadline - time.monotonic())
-        if item is not None and item[0] == "event" and item[1]["kind"] == kind:
-            return item[1]
-    raise AssertionError(f"the console stored no {kind} within {timeout_s} s")
+    return cabinet_node_config(
+        broker, tmp_path, key=KEY, gpio={"pin_factory": "mock"},
+        cabinet={"id": "main", "door_lock": 5, "door_contact": 6, "poll_s": 0.01,
+                 "present_invert": True, "readers": [{"name": "cabinet-reader", "port": port}],
+                 "slots": [{"slot": s, "lock": lock, "present": present}
+                           for s, (lock, present) in SLOTS.items()]})
 
 
 def test_card_loan_and_desk_loan_reach_the_console(broker, services, start_node, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -90,21 +61,21 @@ def test_card_loan_and_desk_loan_reach_the_console(broker, services, start_node,
             node = start_node(_node_config(broker, tmp_path, wire.device_path), pin_factory=factory)
             cabinet = node.extensions["cabinet"]
             assert wait_until(lambda: cabinet.counters().get("snapshots_applied") >= 1)
-            _wait_stored(services, sub, "cabinet.inventory")
+            wait_stored(sub, "cabinet.inventory")
             assert services.keys.board.node_of("main") == "cabinet"
 
             # a card takes K-001: the console opens the loan
             Rdm6300Simulator(wire.write).present(CARD)
             assert wait_until(lambda: factory.pin(SLOTS[1][0]).state)
             factory.pin(SLOTS[1][1]).drive_low()
-            _wait_stored(services, sub, "key.taken")
+            wait_stored(sub, "key.taken")
             (loan,) = services.keys.loans.out_now()
             assert (loan.key, loan.holder, loan.holder_name, loan.due_at - loan.taken_at) == \
                 ("K-001", "c-alice", "王芳", 60 * 60_000)
 
             # ... and brings it back: the loan closes, the board shows the key in
             factory.pin(SLOTS[1][1]).drive_high()
-            _wait_stored(services, sub, "key.returned")
+            wait_stored(sub, "key.returned")
             assert services.keys.loans.out_now() == []
             assert services.keys.loans.get(loan.id).state == "returned"
 
@@ -116,7 +87,7 @@ def test_card_loan_and_desk_loan_reach_the_console(broker, services, start_node,
             assert services.commands.wait(desk.cmd_id, timeout_s=10).state == "ok"
             assert factory.pin(SLOTS[2][0]).state
             factory.pin(SLOTS[2][1]).drive_low()
-            _wait_stored(services, sub, "key.taken")
+            wait_stored(sub, "key.taken")
             out = services.keys.loans.get(desk.id)
             assert (out.state, out.holder_name, out.id_last4, out.desk_by) == \
                 ("out", "张师傅", "7316", "desk1")

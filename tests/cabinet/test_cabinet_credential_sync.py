@@ -10,14 +10,14 @@ from typing import Iterator
 
 import pytest
 
+from cabinet_helpers import live_services
 from firmware.probe import MqttProbe
 from mqtt_topics import topics as T
 from edge_helpers import SITE
 from web.access import CredentialRecord
-from web.ingest import BrokerSettings
 from web.keys import DATASET
 from web.keys.model import KeyRecord
-from web.services import ConsoleServices, ServicesConfig, build_services
+from web.services import ConsoleServices
 
 CARD = "0A00000001"
 T0 = 1_772_413_200_000
@@ -25,15 +25,8 @@ T0 = 1_772_413_200_000
 
 @pytest.fixture
 def services(broker, tmp_path: Path) -> Iterator[ConsoleServices]:  # type: ignore[no-untyped-def]
-    c = broker.credentials("console")
-    svc = build_services(ServicesConfig(
-        db_path=tmp_path / "console.db", site=SITE, clock_settle_ms=0,
-        broker=BrokerSettings(host=str(c["host"]), port=int(c["port"]), username="console",
-                              password=str(c["password"]))), clock=lambda: T0)
-    svc.start()
-    assert svc.ingest is not None and svc.ingest.wait_connected(10)
-    yield svc
-    svc.stop()
+    with live_services(broker, tmp_path / "console.db", clock=lambda: T0) as svc:
+        yield svc
 
 
 def _cards(probe: MqttProbe, version: int) -> list[str] | None:

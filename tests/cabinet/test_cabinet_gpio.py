@@ -4,35 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from gpiozero.pins.mock import MockFactory
 
-from cabinet_helpers import ALICE, CAROL, Recorder, context, write_permissions_cache
-from edge.cabinet.io import SlotWiring
-from edge.cabinet.settings import CabinetSettings
+from cabinet_helpers import (ALICE, CAROL, DOOR_LOCK, SLOTS, Recorder, context, energised,
+                             gpio_settings as settings, write_permissions_cache)
 from edge.extensions.cabinet import CabinetExtension
-
-DOOR_LOCK, CONTACT = 5, 6
-SLOTS = {1: (12, 13), 2: (16, 19), 3: (20, 21)}
-
-
-def settings(tmp_path: Path) -> CabinetSettings:
-    return CabinetSettings(id="main", door_lock=DOOR_LOCK, door_contact=CONTACT,
-                           slots=tuple(SlotWiring(slot=s, lock=lock, present=present)
-                                       for s, (lock, present) in SLOTS.items()),
-                           release_s=30, poll_s=0.005, cache=tmp_path / "perm.json",
-                           state=tmp_path / "state.json")
-
-
-@pytest.fixture
-def factory():
-    f = MockFactory()
-    yield f
-    f.close()
-
-
-def energised(factory: MockFactory, pin: int) -> bool:
-    return bool(factory.pin(pin).state)
 
 
 def run(tmp_path: Path, factory: MockFactory, present: tuple[int, ...]) -> tuple[CabinetExtension, Recorder]:

@@ -10,7 +10,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPin
 
 from cabinet_helpers import (CAROL, FakeClock, Recorder, context, kinds, machine,
-                             write_permissions_cache)
+                             modbus_cabinet_table, write_permissions_cache)
 from edge.cabinet.errors import CabinetIOError
 from edge.cabinet.io import SlotWiring
 from edge.cabinet.settings import CabinetSettings
@@ -20,18 +20,6 @@ from hardware.sim.modbus_io import ModbusIoSim
 
 SLAVE = 3
 # coils: door lock 0, slot solenoids 1..3; inputs: contact 0, key-present 1..3
-
-
-def _table(tmp_path: Path, sim: ModbusIoSim) -> dict:
-    module = ({"kind": "tcp", "host": sim.host, "tcp_port": sim.port, "slave": SLAVE,
-               "timeout_s": 0.1}
-              if sim.transport == "tcp" else
-              {"kind": "rtu", "port": sim.device_path, "baud": 115200, "slave": SLAVE,
-               "timeout_s": 0.1})
-    return {"id": "main", "io": "modbus", "door_lock": 0, "door_contact": 0, "poll_s": 0.01,
-            "fault_retry_s": 0.02,
-            "cache": str(tmp_path / "perm.json"), "state": str(tmp_path / "state.json"),
-            "slots": [{"slot": s, "lock": s, "present": s} for s in (1, 2, 3)], "modbus": module}
 
 
 def _sim(transport: str) -> ModbusIoSim:
@@ -50,7 +38,8 @@ def sim():
 
 def _start(tmp_path: Path, sim: ModbusIoSim) -> tuple[CabinetExtension, Recorder]:
     write_permissions_cache(tmp_path / "perm.json")
-    settings = CabinetSettings.from_mapping(_table(tmp_path, sim), base_dir=tmp_path)
+    table = modbus_cabinet_table(tmp_path, sim, slave=SLAVE, timeout_s=0.1, fault_retry_s=0.02)
+    settings = CabinetSettings.from_mapping(table, base_dir=tmp_path)
     rec = Recorder()
     ext = CabinetExtension(settings)
     ctx = context(rec)

@@ -3,26 +3,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from cabinet_helpers import CAROL, Recorder, context, write_permissions_cache
+from cabinet_helpers import CAROL, Recorder, context, modbus_cabinet_table, write_permissions_cache
 from edge.cabinet.settings import CabinetSettings
 from edge.extensions.cabinet import CabinetExtension
 from hardware.sim.modbus_io import ModbusIoSim
 
 SLAVE = 3
 # coils: door lock 0, slot solenoids 1..3; inputs: contact 0, key-present 1..3
-
-
-def cabinet_table(tmp_path: Path, sim: ModbusIoSim) -> dict:
-    module = ({"kind": "tcp", "host": sim.host, "tcp_port": sim.port, "slave": SLAVE}
-              if sim.transport == "tcp" else
-              {"kind": "rtu", "port": sim.device_path, "baud": 115200, "slave": SLAVE})
-    return {"id": "main", "io": "modbus", "door_lock": 0, "door_contact": 0, "poll_s": 0.01,
-            "cache": str(tmp_path / "perm.json"), "state": str(tmp_path / "state.json"),
-            "slots": [{"slot": s, "lock": s, "present": s} for s in (1, 2, 3)], "modbus": module}
 
 
 @pytest.fixture(params=["tcp", "rtu"])
@@ -36,7 +25,7 @@ def sim(request):
 @pytest.fixture
 def cabinet(tmp_path, sim):
     write_permissions_cache(tmp_path / "perm.json")
-    settings = CabinetSettings.from_mapping(cabinet_table(tmp_path, sim), base_dir=tmp_path)
+    settings = CabinetSettings.from_mapping(modbus_cabinet_table(tmp_path, sim, slave=SLAVE), base_dir=tmp_path)
     rec = Recorder()
     ext = CabinetExtension(settings)
     ctx = context(rec)
@@ -75,7 +64,7 @@ def test_door_closing_clears_every_coil(cabinet, sim):
 
 
 def test_stop_leaves_every_coil_locked(tmp_path, sim):
-    settings = CabinetSettings.from_mapping(cabinet_table(tmp_path, sim), base_dir=tmp_path)
+    settings = CabinetSettings.from_mapping(modbus_cabinet_table(tmp_path, sim, slave=SLAVE), base_dir=tmp_path)
     write_permissions_cache(tmp_path / "perm.json")
     rec = Recorder()
     ext = CabinetExtension(settings)

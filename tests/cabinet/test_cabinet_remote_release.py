@@ -4,14 +4,13 @@ command handler, with the slots on gpiozero MockFactory pins."""
 from __future__ import annotations
 
 import pytest
-from gpiozero.pins.mock import MockFactory
 
-from cabinet_helpers import FakeClock, Recorder, context, kinds, machine, write_permissions_cache
+from cabinet_helpers import (SLOTS, FakeClock, Recorder, context, energised, gpio_settings as settings,
+                             kinds, machine, write_permissions_cache)
 from edge.cabinet.machine import ReleaseRefused
 from edge.errors import CommandArgumentError
 from edge.extensions.cabinet import RELEASE_ACTION, CabinetExtension
 from mqtt_topics import CommandEnvelope
-from test_cabinet_gpio import SLOTS, energised, settings
 
 KEY = bytes(range(32))
 
@@ -52,13 +51,6 @@ def test_remote_release_refuses_a_key_that_is_out():
     m.slot_changed(1, False)                       # forced out
     with pytest.raises(ReleaseRefused, match="not in its slot"):
         m.remote_release("k1", holder="x", by="desk1", cmd_id="c-1")
-
-
-@pytest.fixture
-def factory():
-    f = MockFactory()
-    yield f
-    f.close()
 
 
 def _running(tmp_path, factory):

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from lobbygate.demo import _seed_console
 from lobbygate.demo_nodes import CABINET, CHECKPOINTS, METERS, PATROL_ROUTE
 from lobbygate.demo_people import (CABINET_HOLDERS, CARDS, GUARD_CARD, KEYS, PATROL_USER,
                                    WATCHLIST)
-from lobbygate.demo_seed import HOUR_MS, meter_register
+from lobbygate.demo_seed import HOUR_MS, meter_register, seed_console
 from mqtt_topics.invites import InviteToken
 from mqtt_topics.passes import GoodsPassToken
 from web.meters.statements import build_statement
@@ -38,7 +37,7 @@ def services(tmp_path: Path, signer: SiteSigner):
 
 
 def test_cabinet_cards_may_take_the_seeded_keys_in_the_desk_cabinets_slots(services) -> None:
-    seeded = _seed_console(services)
+    seeded = seed_console(services)
     snap = services.keys.register.snapshot()
     assert seeded.keys_version == snap.version > 0
     assert {(k["key"], k["cabinet"], k["slot"]) for k in snap.data["keys"]} == \
@@ -49,7 +48,7 @@ def test_cabinet_cards_may_take_the_seeded_keys_in_the_desk_cabinets_slots(servi
 
 
 def test_seeded_keys_include_a_two_person_key_and_an_entrusted_one_still_authorised(services) -> None:
-    _seed_console(services)
+    seed_console(services)
     keys = list(services.keys.register)
     assert [k.number for k in keys if k.two_person] == ["K-103"]
     entrusted = [k for k in keys if k.entrusted]
@@ -57,7 +56,7 @@ def test_seeded_keys_include_a_two_person_key_and_an_entrusted_one_still_authori
 
 
 def test_meters_are_registered_to_the_plant_nodes_simulated_meters(services) -> None:
-    _seed_console(services)
+    seed_console(services)
     for name, slave, map_name, unit, _total in METERS:
         meter = services.meters.registry.require(name)
         assert (meter.unit, meter.node, meter.slave, meter.map, meter.billed_register) == \
@@ -65,7 +64,7 @@ def test_meters_are_registered_to_the_plant_nodes_simulated_meters(services) -> 
 
 
 def test_demo_history_ends_below_the_simulators_start_and_fills_the_last_statement(services) -> None:
-    seeded = _seed_console(services)
+    seeded = seed_console(services)
     for name, _slave, map_name, _unit, total in METERS:
         latest = services.meters.readings.latest(name, meter_register(map_name))
         assert latest is not None and latest.value < total and latest.ts < NOW
@@ -79,7 +78,7 @@ def test_demo_history_ends_below_the_simulators_start_and_fills_the_last_stateme
 
 
 def test_patrol_plan_maps_each_checkpoint_to_its_node_reader_and_walks_the_route(services) -> None:
-    _seed_console(services)
+    seed_console(services)
     plan = services.patrol.plan
     for node, (reader, checkpoint) in CHECKPOINTS.items():
         assert plan.checkpoint_for(checkpoint=None, node=node, reader=reader) == checkpoint
@@ -91,7 +90,7 @@ def test_patrol_plan_maps_each_checkpoint_to_its_node_reader_and_walks_the_route
 
 
 def test_seeded_goods_passes_are_issued_and_signed_with_the_site_key(services, signer) -> None:
-    _seed_console(services)
+    seed_console(services)
     passes = services.passes.search()
     assert len(passes) >= 3 and {p.kind for p in passes} == {"goods", "tools"}
     key = Ed25519PublicKey.from_public_bytes(signer.public_key_raw())
@@ -103,7 +102,7 @@ def test_seeded_goods_passes_are_issued_and_signed_with_the_site_key(services, s
 
 
 def test_a_signed_visitor_invite_and_the_watchlist_are_seeded(services, signer) -> None:
-    _seed_console(services)
+    seed_console(services)
     (invite,) = services.visitors.invites.recent()
     assert invite.state(NOW) == "valid"
     token, signature = InviteToken.from_qr_text(invite.qr_text)
@@ -114,8 +113,8 @@ def test_a_signed_visitor_invite_and_the_watchlist_are_seeded(services, signer) 
 
 
 def test_seeding_again_adds_nothing(services) -> None:
-    first = _seed_console(services)
-    again = _seed_console(services)
+    first = seed_console(services)
+    again = seed_console(services)
     assert not any(again.added.values()), again.added
     assert (again.credentials_version, again.keys_version) == \
         (first.credentials_version, first.keys_version)

@@ -13,7 +13,7 @@ from edge.node import Node
 from edge_helpers import KEYS, SITE, events, node_config
 from firmware.mosquitto import MosquittoBroker
 from firmware.probe import MqttProbe
-from hardware.sim import SimFactory
+from hardware.sim import SimFactory, press, release
 from mqtt_topics import CommandEnvelope, CommandResult, EventEnvelope
 from mqtt_topics import topics as T
 
@@ -90,13 +90,16 @@ def wait_event(sub: Any, kind: str, timeout_s: float = 10.0) -> dict[str, Any]:
     raise AssertionError(f"no {kind} reached the console")
 
 
+def push(factory: SimFactory, pin: int) -> None:
+    """Press and release the simulated button on ``pin``."""
+    press(factory, pin)
+    release(factory, pin)
+
+
 def call_1201(factory: SimFactory, sub: Any) -> tuple[dict[str, Any], str]:
     """A visitor presses and releases the lobby panel's 1201 button: the ``intercom.call``
     event the console received (on its live-feed subscription ``sub``) and the call's key
     (``lobby:<call_id>``)."""
-    from hardware.sim import press, release
-
-    press(factory, BUTTON_1201)
-    release(factory, BUTTON_1201)
+    push(factory, BUTTON_1201)
     ev = wait_event(sub, "intercom.call")
     return ev, f"lobby:{ev['data']['call_id']}"

@@ -9,15 +9,10 @@ from edge.journal import utc_ms
 from edge_helpers import SessionProbe, events
 from firmware.mosquitto import MosquittoBroker
 from firmware.probe import MqttProbe, wait_until
-from hardware.sim import WiegandSimulator, pin_state, press, release
-from intercom_helpers import (BUTTON_1201, BUTTON_1202, BUZZER, DOOR, HELP, KEYPAD_D0, KEYPAD_D1,
-                              LED, result_for, send, start_panel, wait_events)
+from hardware.sim import WiegandSimulator, pin_state
+from intercom_helpers import (BUTTON_1201, BUTTON_1202, DOOR, HELP, KEYPAD_D0, KEYPAD_D1, push,
+                              result_for, send, start_panel, wait_events)
 from mqtt_topics.kinds import is_alarm
-
-
-def push(factory, pin: int) -> None:
-    press(factory, pin)
-    release(factory, pin)
 
 
 def test_a_call_button_press_is_an_intercom_call_event(

@@ -8,13 +8,8 @@ from pathlib import Path
 from edge.extensions.intercom import REFUSED_BEEPS
 from firmware.mosquitto import MosquittoBroker
 from firmware.probe import MqttProbe
-from hardware.sim import press, release
-from intercom_helpers import BUTTON_1201, BUTTON_1202, result_for, send, start_panel, wait_events
-
-
-def push(factory, pin: int) -> None:
-    press(factory, pin)
-    release(factory, pin)
+from intercom_helpers import (BUTTON_1201, BUTTON_1202, push, result_for, send, start_panel,
+                              wait_events)
 
 
 def test_refused_command_ends_the_call_with_an_intercom_refused_event(

@@ -109,14 +109,20 @@ def test_disabling_on_the_console_makes_the_node_deny_the_card(live_client, live
     assert denied.data["reason"] == "disabled" and not pin_state(factory, LOCK)
 
 
+def _door_on_board(client, services: ConsoleServices, door, factory) -> None:  # type: ignore[no-untyped-def]
+    """Enrol card 1:2 for every door and badge it once: the door reports, so it is on the
+    board."""
+    post_form(client, "/credentials/new", "/credentials/new", {
+        "credential_id": "c-1", "cards": "w26:1:2", "kind": "staff", "doors": "*", "enabled": "y"})
+    assert wait_until(lambda: door.counters()["snapshots_applied"] >= 1, timeout_s=10)
+    WiegandSimulator(factory, D0, D1).present_card(1, 2)
+    assert wait_until(lambda: _kinds(services, "door.granted"), timeout_s=10)
+
+
 def test_remote_unlock_from_the_doors_board_reaches_the_node_and_is_audited(
         live_client, live_services, door_node) -> None:
     node, door, factory = door_node
-    post_form(live_client, "/credentials/new", "/credentials/new", {
-        "credential_id": "c-1", "cards": "w26:1:2", "kind": "staff", "doors": "*", "enabled": "y"})
-    assert wait_until(lambda: door.counters()["snapshots_applied"] >= 1, timeout_s=10)
-    WiegandSimulator(factory, D0, D1).present_card(1, 2)       # the door reports: on the board
-    assert wait_until(lambda: _kinds(live_services, "door.granted"), timeout_s=10)
+    _door_on_board(live_client, live_services, door, factory)
     assert 'data-door="lobby"' in live_client.get("/doors").get_data(as_text=True)
     resp = post_form(live_client, "/doors", "/doors/lobby/unlock", {"reason": "快递员 delivery"})
     assert resp.status_code == 303
@@ -156,11 +162,7 @@ def _last_command(services: ConsoleServices, action: str):  # type: ignore[no-un
 def test_hold_open_and_release_from_the_board_reach_the_node_and_report_ok(
         live_client, live_services, door_node) -> None:
     node, door, factory = door_node
-    post_form(live_client, "/credentials/new", "/credentials/new", {
-        "credential_id": "c-1", "cards": "w26:1:2", "kind": "staff", "doors": "*", "enabled": "y"})
-    assert wait_until(lambda: door.counters()["snapshots_applied"] >= 1, timeout_s=10)
-    WiegandSimulator(factory, D0, D1).present_card(1, 2)       # the door reports: on the board
-    assert wait_until(lambda: _kinds(live_services, "door.granted"), timeout_s=10)
+    _door_on_board(live_client, live_services, door, factory)
     resp = post_form(live_client, "/doors", "/doors/lobby/hold-open",
                      {"reason": "业主搬家", "minutes": "30"})
     assert resp.status_code == 303

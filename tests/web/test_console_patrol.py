@@ -3,8 +3,6 @@ page, the supervisor page with acknowledgement, the round page and the report wi
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
 from console_helpers import T0, login, post_form

@@ -123,7 +123,7 @@ def test_csv_export_round_trips_through_the_import(admin, services, app) -> None
     text = resp.get_data(as_text=True)
     assert resp.mimetype == "text/csv" and text.startswith("\ufeffbuilding,number")
     assert "王芳/+86 138/owner; 李雷//tenant" in text
-    services.units.delete("A-1201", by="t")
+    services.units.delete("A-1201")
     post_form(admin, "/units/import", "/units/import",
               {"file": (io.BytesIO(text.encode("utf-8")), "u.csv")},
               content_type="multipart/form-data")

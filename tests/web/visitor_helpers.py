@@ -7,10 +7,9 @@ import itertools
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from mqtt_topics import EventEnvelope, is_alarm
 from web.units import parse_unit
 
-from console_helpers import T0
+from console_helpers import T0, make_event
 
 LOBBY_KEY = b"lobby-command-key-0123456789abcdef"
 _seq = itertools.count(1)
@@ -30,14 +29,9 @@ def intercom_event(services: Any, kind: str, data: dict[str, Any], *, node: str 
                    ts: int | None = None, publish: bool = True) -> Any:
     """Store an ``intercom.*`` event and run the desk's handler in the same transaction, then
     announce it on the live feed after commit, as the ingest does."""
-    seq = next(_seq)
-    at = ts if ts is not None else services.clock()
-    env = EventEnvelope(event_id=f"{node}:boot-t:{seq}", node=node, kind=kind, ts=at, seq=seq,
-                        data=data)
     with services.db.transaction():
-        ev = services.events.add(env, received_at=at)
-        assert ev is not None
-        alarm = services.alarms.raise_for_event(ev) if is_alarm(kind) else None
+        ev, alarm = make_event(services, node=node, kind=kind, seq=next(_seq), boot="boot-t",
+                               ts=ts if ts is not None else services.clock(), data=data)
         services.visitors.on_event(ev)
     if publish:
         services.live.publish("event", ev.to_dict())

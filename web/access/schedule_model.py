@@ -108,6 +108,16 @@ def _text(values: Mapping[str, Any], name: str) -> str:
     return str(values.get(name) or "").strip()
 
 
+def _free_text_problem(text: str) -> str | None:
+    """``too_long`` (over :data:`MAX_DESCRIPTION`) or ``bad_text`` (a control character) for a
+    description or a name; None if it is fine."""
+    if len(text) > MAX_DESCRIPTION:
+        return "too_long"
+    if any(ord(ch) < 32 for ch in text):
+        return "bad_text"
+    return None
+
+
 def validate_schedule(values: Mapping[str, Any]
                       ) -> tuple[AccessSchedule | None, dict[str, list[str]]]:
     """Build a schedule from ``values`` (``schedule_id``, ``description``, one text per weekday
@@ -121,20 +131,20 @@ def validate_schedule(values: Mapping[str, Any]
     elif not SCHEDULE_ID_RE.fullmatch(sid):
         errors["schedule_id"] = ["bad_schedule"]
     description = _text(values, "description")
-    if len(description) > MAX_DESCRIPTION:
-        errors["description"] = ["too_long"]
-    elif any(ord(ch) < 32 for ch in description):
-        errors["description"] = ["bad_text"]
+    if problem := _free_text_problem(description):
+        errors["description"] = [problem]
     week: dict[str, tuple[str, ...]] = {}
+    holiday: tuple[str, ...] = ()
     for name in (*DAYS, "holiday"):
         intervals, problems = parse_intervals(_text(values, name))
         if problems:
             errors[name] = problems
-        elif intervals and name != "holiday":
+        elif name == "holiday":
+            holiday = intervals
+        elif intervals:
             week[name] = intervals
     if errors:
         return None, errors
-    holiday, _ = parse_intervals(_text(values, "holiday"))
     return AccessSchedule(schedule_id=sid, description=description, week=week,
                           holiday=holiday), {}
 
@@ -155,10 +165,8 @@ def validate_holiday(values: Mapping[str, Any]) -> tuple[Holiday | None, dict[st
         if not day:
             errors["day"] = ["bad_date"]
     name = _text(values, "name")
-    if len(name) > MAX_DESCRIPTION:
-        errors["name"] = ["too_long"]
-    elif any(ord(ch) < 32 for ch in name):
-        errors["name"] = ["bad_text"]
+    if problem := _free_text_problem(name):
+        errors["name"] = [problem]
     if errors:
         return None, errors
     return Holiday(day=day, name=name), {}

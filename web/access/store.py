@@ -16,6 +16,7 @@ from mqtt_topics import SyncSnapshot
 
 from ..db import Database, like_contains, register_schema
 from ..errors import StoreError
+from ..sync import bump_version, current_version
 from .model import ALL_DOORS, SNAPSHOT_FORMAT, CredentialRecord
 
 __all__ = ["CredentialStore", "CredentialError", "CardTaken", "CredentialExists",
@@ -46,10 +47,6 @@ CREATE TABLE IF NOT EXISTS credential_cards (
 );
 -- a credential's cards are replaced on every save: without this index each save scans them all
 CREATE INDEX IF NOT EXISTS credential_cards_owner ON credential_cards(credential_id);
-CREATE TABLE IF NOT EXISTS sync_versions (
-    dataset TEXT PRIMARY KEY,
-    version INTEGER NOT NULL
-);
 """
 register_schema("credentials", SCHEMA)
 
@@ -158,9 +155,7 @@ class CredentialStore:
 
     def version(self) -> int:
         """The current ``credentials`` snapshot version (0 before the first change)."""
-        r = self._db.conn().execute("SELECT version FROM sync_versions WHERE dataset = ?",
-                                    (DATASET,)).fetchone()
-        return int(r[0]) if r else 0
+        return current_version(self._db.conn(), DATASET)
 
     def snapshot(self) -> SyncSnapshot:
         """The whole registry as a ``credentials`` :class:`SyncSnapshot` (format 1) at the
@@ -172,8 +167,7 @@ class CredentialStore:
         if own:          # a read transaction (WAL snapshot): writers are never held up by it
             c.execute("BEGIN DEFERRED")
         try:
-            r = c.execute("SELECT version FROM sync_versions WHERE dataset = ?", (DATASET,)).fetchone()
-            version = int(r[0]) if r else 0
+            version = current_version(c, DATASET)
             cur = c.cursor()
             cur.row_factory = None                     # plain tuples: faster at 100,000 rows
             creds = [_snapshot_obj(x) for x in cur.execute(
@@ -200,7 +194,7 @@ class CredentialStore:
             if not create and not exists:
                 raise CredentialNotFound(record.credential_id)
             self._write(c, record, by=by)
-            return self._bump(c)
+            return bump_version(c, DATASET)
 
     def _write(self, c: sqlite3.Connection, record: CredentialRecord, *, by: str) -> None:
         for card in record.cards:
@@ -228,22 +222,10 @@ class CredentialStore:
             if r is None:
                 raise CredentialNotFound(credential_id)
             if bool(r[0]) == enabled:
-                return self._current(c)
+                return current_version(c, DATASET)
             c.execute("UPDATE credentials SET enabled = ?, updated_at = ?, updated_by = ? "
                       "WHERE id = ?", (int(enabled), self._clock(), by, credential_id))
-            return self._bump(c)
-
-    @staticmethod
-    def _current(c: sqlite3.Connection) -> int:
-        r = c.execute("SELECT version FROM sync_versions WHERE dataset = ?", (DATASET,)).fetchone()
-        return int(r[0]) if r else 0
-
-    def _bump(self, c: sqlite3.Connection) -> int:
-        version = self._current(c) + 1
-        c.execute("INSERT INTO sync_versions (dataset, version) VALUES (?, ?) "
-                  "ON CONFLICT(dataset) DO UPDATE SET version = excluded.version",
-                  (DATASET, version))
-        return version
+            return bump_version(c, DATASET)
 
     def import_records(self, records: "list[tuple[int, CredentialRecord]]", *, by: str
                        ) -> tuple[dict[int, str], int, int]:
@@ -269,5 +251,5 @@ class CredentialStore:
                 else:
                     added += 1
             if added or updated:
-                self._bump(c)
+                bump_version(c, DATASET)
         return problems, added, updated

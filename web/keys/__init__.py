@@ -11,10 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..handlers import for_kinds
-from .cabinets import BOARD_EVENT_KINDS
-from .loans import LOAN_EVENT_KINDS
-from .cabinets import CabinetBoard
-from .loans import KEY_OVERDUE, KeyLoanStore
+from .cabinets import BOARD_EVENT_KINDS, CabinetBoard
+from .loans import KEY_OVERDUE, LOAN_EVENT_KINDS, KeyLoanStore
 from .model import KEY_KINDS, KeyLoan, KeyRecord
 from .register import DATASET, KeyRegister
 

@@ -95,6 +95,10 @@ class MeterRegistry:
     def count(self) -> int:
         return self._db.conn().execute("SELECT COUNT(*) FROM meters").fetchone()[0]
 
+    def ids(self) -> set[str]:
+        """Every registered meter id."""
+        return {r[0] for r in self._db.conn().execute("SELECT meter_id FROM meters")}
+
     def units(self) -> list[str]:
         """Units that have at least one meter, sorted."""
         return [r[0] for r in self._db.conn().execute(

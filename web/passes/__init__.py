@@ -10,11 +10,10 @@ from typing import Any
 
 from .model import (AUTHORISATIONS, CARRIER_RELATIONS, KINDS, OWNER_RELATIONS, STATES,
                     GoodsPass, PassDraft, PassLine, PassProblems, check_draft)
-from .store import (DATASET, DOUBLE_USE, GateVerdict, GoodsPassStore, PassNotCancellable,
-                    PassNotFound)
-from .uploads import LetterScans, ScanRefused
 from ..handlers import for_kinds
-from .store import VERDICT_KINDS
+from .store import (DATASET, DOUBLE_USE, VERDICT_KINDS, GateVerdict, GoodsPassStore,
+                    PassNotCancellable, PassNotFound)
+from .uploads import LetterScans, ScanRefused
 
 __all__ = ["GoodsPass", "PassDraft", "PassLine", "PassProblems", "check_draft", "KINDS",
            "CARRIER_RELATIONS", "OWNER_RELATIONS", "AUTHORISATIONS", "STATES", "GoodsPassStore",

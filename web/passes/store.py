@@ -24,7 +24,6 @@ import logging
 import sqlite3
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 from mqtt_topics.passes import (REVOCATIONS_DATASET, GoodsPassToken, describe_items,
@@ -34,6 +33,7 @@ from mqtt_topics.payloads import SyncSnapshot
 from ..db import Database, like_contains, register_schema
 from ..errors import AlreadyDone, NotFound
 from ..sync import bump_version, current_version
+from .days import today
 from .model import DAY_MS, GoodsPass, PassDraft, PassLine, PassProblems
 
 __all__ = ["GoodsPassStore", "PassNotFound", "PassNotCancellable", "GateVerdict",
@@ -198,7 +198,7 @@ class GoodsPassStore:
 
     # -- issue -----------------------------------------------------------------------------
     def _day(self, ms: int) -> str:
-        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).astimezone(self._tz).strftime("%Y%m%d")
+        return today(ms, self._tz).strftime("%Y%m%d")
 
     def issue(self, draft: PassDraft, *, sign: Callable[[bytes], bytes], by: str,
               letter_scan: str = "") -> GoodsPass:
@@ -369,21 +369,21 @@ class GoodsPassStore:
             return
         data = event.data if isinstance(event.data, dict) else {}
         pass_id = _short(data.get("pass_id"))
+        gate = _short(data.get("gate")) or event.node
         items = data.get("items")
         items = items if isinstance(items, int) and not isinstance(items, bool) else None
         with self._db.transaction() as c:
             cur = c.execute(
                 "INSERT OR IGNORE INTO goods_pass_verdicts (event_id, kind, pass_id, node, gate, "
                 "reason, unit, items, ts, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (event.event_id, event.kind, pass_id, event.node,
-                 _short(data.get("gate")) or event.node, _short(data.get("reason")),
-                 _short(data.get("unit")), items, event.ts, event.received_at))
+                (event.event_id, event.kind, pass_id, event.node, gate,
+                 _short(data.get("reason")), _short(data.get("unit")), items, event.ts,
+                 event.received_at))
             if cur.rowcount == 0 or event.kind != RELEASED or not pass_id:
                 return
-            self._released(c, event, pass_id)
+            self._released(c, event, pass_id, gate)
 
-    def _released(self, c: sqlite3.Connection, event: Any, pass_id: str) -> None:
-        gate = _short(event.data.get("gate")) or event.node
+    def _released(self, c: sqlite3.Connection, event: Any, pass_id: str, gate: str) -> None:
         # the (pass_id, kind) index, never a walk of every release in (kind, ts) order
         releases = sorted(c.execute(
             "SELECT event_id, node, gate, ts FROM goods_pass_verdicts "

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Iterable, Protocol, Sequence
 
-from .engine import RoundEngine  # noqa: F401 - the usual source
 from .rounds import RoundView
 
 __all__ = ["ReportRow", "PatrolReport", "patrol_report", "summarise", "report_csv", "UNASSIGNED", "RoundSource"]

@@ -271,10 +271,11 @@ class PatrolService:
         view = self.engine.round(c.round_id)
         if view is not None:
             self.rounds.save([view])
-        for kind, checkpoint in c.withdrawn:
-            for alarm in self._alarms.open():
-                if (alarm.kind == ALARM_PREFIX + kind and alarm.data.get("round") == c.round_id
-                        and alarm.data.get("checkpoint") == checkpoint):
+        withdrawn = {(ALARM_PREFIX + kind, checkpoint) for kind, checkpoint in c.withdrawn}
+        if withdrawn:
+            for alarm in self._alarms.open():      # one read for all the withdrawn alarms
+                if (alarm.data.get("round") == c.round_id
+                        and (alarm.kind, alarm.data.get("checkpoint")) in withdrawn):
                     self._alarms.acknowledge(
                         alarm.id, user=SYSTEM_USER, now=c.at,
                         note=f"withdrawn: tap {c.tap_event_id} arrived late (node offline); "

@@ -140,7 +140,7 @@ class UnitStore:
             if cur.rowcount == 0:
                 raise UnitNotFound(f"unit {code!r} is not registered")
 
-    def delete(self, code: str, *, by: str) -> None:
+    def delete(self, code: str) -> None:
         with self._db.transaction() as c:
             if c.execute("DELETE FROM units WHERE code = ?", (code,)).rowcount == 0:
                 raise UnitNotFound(f"unit {code!r} is not registered")

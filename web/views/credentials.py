@@ -34,7 +34,9 @@ PAGE_SIZE = 200
 MAX_IMPORT_BYTES = 1024 * 1024
 
 
-def _published() -> None:
+def publish_credentials() -> None:
+    """Publish the ``credentials`` snapshot after a change (also used by the schedules pages);
+    a warning is flashed when the console is not connected to the broker."""
     if not console().services.publish_credentials():
         flash(_("Saved. The door nodes get the change when the console is connected to the "
                 "broker again."), "warning")
@@ -68,7 +70,9 @@ def _form_page(form: CredentialForm, *, credential_id: str | None, has_pin: bool
                            enrol_nodes=[n.node for n in svc.nodes.list()]), status
 
 
-def _apply_problems(form: CredentialForm, errors: dict[str, list[str]]) -> None:
+def apply_problems(form: Any, errors: dict[str, list[str]]) -> None:
+    """Add the text of each problem code in ``errors`` (field -> codes) to that field of
+    ``form`` (fields the form does not have are skipped)."""
     for name, codes in errors.items():
         fld = getattr(form, name, None)
         if fld is not None:
@@ -115,12 +119,12 @@ def add() -> ResponseReturnValue:
         return _form_page(form, credential_id=None, status=400)
     record, errors = _from_form(form, current_pin=None)
     if record is None:
-        _apply_problems(form, errors)
+        apply_problems(form, errors)
         return _form_page(form, credential_id=None, status=400)
     try:
         version = console().services.credentials.save(record, by=g.user.username, create=True)
     except CredentialExists:
-        _apply_problems(form, {"credential_id": ["id_taken"]})
+        apply_problems(form, {"credential_id": ["id_taken"]})
         return _form_page(form, credential_id=None, status=400)
     except CardTaken as exc:
         form.cards.errors = [_("Card %(card)s already belongs to credential %(owner)s.",
@@ -128,7 +132,7 @@ def add() -> ResponseReturnValue:
         return _form_page(form, credential_id=None, status=400)
     _record(audit.CREDENTIAL_ADD, record.credential_id, f"v{version}")
     flash(_("Credential %(id)s added.", id=record.credential_id), "success")
-    _published()
+    publish_credentials()
     return redirect(url_for("credentials.index"), code=303)
 
 
@@ -159,7 +163,7 @@ def edit(credential_id: str) -> ResponseReturnValue:
         return _form_page(form, credential_id=credential_id, has_pin=current.has_pin, status=400)
     record, errors = _from_form(form, current_pin=current.pin_hash)
     if record is None:
-        _apply_problems(form, errors)
+        apply_problems(form, errors)
         return _form_page(form, credential_id=credential_id, has_pin=current.has_pin, status=400)
     try:
         version = console().services.credentials.save(record, by=g.user.username, create=False)
@@ -171,7 +175,7 @@ def edit(credential_id: str) -> ResponseReturnValue:
         return _form_page(form, credential_id=credential_id, has_pin=current.has_pin, status=400)
     _record(audit.CREDENTIAL_EDIT, credential_id, f"v{version}")
     flash(_("Credential %(id)s saved.", id=credential_id), "success")
-    _published()
+    publish_credentials()
     return redirect(url_for("credentials.index"), code=303)
 
 
@@ -187,7 +191,7 @@ def _set_enabled(credential_id: str, enabled: bool) -> ResponseReturnValue:
                 f"v{version}")
         flash(_("Credential %(id)s enabled.", id=credential_id) if enabled
               else _("Credential %(id)s disabled.", id=credential_id), "success")
-        _published()
+        publish_credentials()
     return redirect(url_for("credentials.index"), code=303)
 
 
@@ -267,6 +271,6 @@ def import_csv() -> ResponseReturnValue:
     _record(audit.CREDENTIAL_IMPORT, "credentials.csv",
             f"added={added} updated={updated} refused={report['refused']} v{report['version']}")
     if added or updated:
-        _published()
+        publish_credentials()
     return render_template("credential_import.html", form=ImportForm(formdata=None), report=report,
                            columns=COLUMNS)

@@ -24,7 +24,6 @@ from ..visitors.calls import Call
 from ..visitors.desk import DAY_MS
 from .forms import ConfirmForm
 from .stream import sse, sse_stream
-from .visitor_forms import UnlockVisitForm
 
 __all__ = ["bp", "EMERGENCY_KINDS"]
 
@@ -48,15 +47,14 @@ def call_html(call: Call) -> str:
     svc = console().services
     unit = svc.units.get(call.unit) if call.unit else None
     visits = svc.visitors.visits.for_call(call.key)
-    return render_template("_desk_call.html", call=call, unit=unit, visits=visits,
-                           form=ConfirmForm())
+    return render_template("_desk_call.html", call=call, unit=unit, visits=visits)
 
 
-def visit_html(visit: Any) -> str:
-    svc = console().services
-    return render_template("_desk_visit.html", v=visit, unit=svc.units.get(visit.unit),
-                           form=ConfirmForm(), unlock_form=UnlockVisitForm(),
-                           nodes=svc.visitors.unlock_nodes())
+def visit_html(visit: Any, *, nodes: list[str] | None = None) -> str:
+    """A waiting visit's card; ``nodes``: the doors it may be let in at (default: looked up)."""
+    if nodes is None:
+        nodes = console().services.visitors.unlock_nodes()
+    return render_template("_desk_visit.html", v=visit, nodes=nodes)
 
 
 def emergency_html(alarm: Any) -> str:
@@ -70,8 +68,9 @@ def index() -> ResponseReturnValue:
     now = st.clock()
     svc = st.services
     calls = svc.visitors.calls.desk(now)
+    nodes = svc.visitors.unlock_nodes()
     return render_template("desk.html", calls_html=[call_html(c) for c in calls],
-                           visits_html=[visit_html(v) for v in _desk_visits(now)],
+                           visits_html=[visit_html(v, nodes=nodes) for v in _desk_visits(now)],
                            emergencies_html=[emergency_html(a) for a in _emergencies()],
                            on_site=len(svc.visitors.visits.on_site()))
 
@@ -83,10 +82,7 @@ def _message(channel: str, payload: dict[str, Any]) -> str | None:
     if channel == "event":
         kind, data = payload.get("kind"), payload.get("data") or {}
         if kind in _CALL_KINDS and isinstance(data, dict) and data.get("call_id"):
-            call = svc.visitors.calls.get(f"{payload.get('node')}:{data['call_id']}")
-            if call is not None:
-                return sse("call", {"key": call.key, "html": call_html(call),
-                                    "ringing": call.state == "ringing"})
+            return _call_message(f"{payload.get('node')}:{data['call_id']}")
         if kind == "intercom.invite_admitted" and isinstance(data, dict) and data.get("invite_id"):
             visits = svc.visitors.visits.for_invite(str(data["invite_id"]))
             if visits:
@@ -94,10 +90,9 @@ def _message(channel: str, payload: dict[str, Any]) -> str | None:
         return None
     if channel == "desk":
         if payload.get("call"):
-            call = svc.visitors.calls.get(str(payload["call"]))
-            if call is not None:
-                return sse("call", {"key": call.key, "html": call_html(call),
-                                    "ringing": call.state == "ringing"})
+            found = _call_message(str(payload["call"]))
+            if found is not None:
+                return found
         if payload.get("visit") is not None:
             return _visit_message(int(payload["visit"]))
         return None
@@ -110,6 +105,13 @@ def _message(channel: str, payload: dict[str, Any]) -> str | None:
     if channel == "alarm_ack" and payload.get("id") is not None:
         return sse("alarm_ack", {"id": payload["id"]})
     return None
+
+
+def _call_message(key: str) -> str | None:
+    call = console().services.visitors.calls.get(key)
+    if call is None:
+        return None
+    return sse("call", {"key": call.key, "html": call_html(call), "ringing": call.state == "ringing"})
 
 
 def _visit_message(visit_id: int) -> str | None:

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request,
+from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template,
                    url_for)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -25,6 +25,7 @@ from ..access.messages import COMMAND_STATE_LABELS, DOOR_ACTION_LABELS
 from ..labels import DOOR_STATE_LABELS, KIND_LABELS, label
 from ..state import console
 from .access_forms import HoldOpenForm, ReleaseForm, UnlockForm
+from .audit_trail import record_action
 from .stream import sse, sse_stream
 
 __all__ = ["bp"]
@@ -56,9 +57,10 @@ def _recent_commands() -> list[dict[str, Any]]:
 
 def _board_page(doors: list[Any], *, form: UnlockForm | None = None, form_door: str | None = None,
                 status: int = 200) -> ResponseReturnValue:
-    return render_template("doors.html", doors=doors, unlock_form=form or HoldOpenForm(formdata=None),
+    blank = HoldOpenForm(formdata=None)
+    return render_template("doors.html", doors=doors, unlock_form=form or blank,
                            unlock_door=form_door, commands=_recent_commands(),
-                           hold_choices=HoldOpenForm(formdata=None).minutes.choices), status
+                           hold_choices=blank.minutes.choices), status
 
 
 @bp.get("/doors")
@@ -107,10 +109,8 @@ def _send(door: str, form: UnlockForm, *, action: str, args: dict[str, Any],
     except NotFound:
         flash(_("The console has no command key for node %(node)s.", node=node), "error")
         return redirect(url_for("doors.board"), code=303)
-    st.audit.record(audit_action, user=g.user.username, target=door,
-                    detail=json.dumps({"node": node, "cmd_id": env.cmd_id, **detail,
-                                       "reason": form.reason.data}, ensure_ascii=False),
-                    remote_addr=request.remote_addr)
+    record_action(audit_action, door, json.dumps({"node": node, "cmd_id": env.cmd_id, **detail,
+                                                  "reason": form.reason.data}, ensure_ascii=False))
     record = st.services.commands.status(env.cmd_id)
     if record.state == "failed":
         flash(_("The command for %(door)s could not be sent: the console is not connected to "

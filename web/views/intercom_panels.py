@@ -43,8 +43,7 @@ def _page(form: PanelBuildingForm | None = None, status: int = 200) -> ResponseR
                                            "panel": request.args.get("panel", "")})
     form.building.choices = [SelectChoice(b) for b in svc.units.buildings()]
     return render_template("intercom_panels.html", form=form, mappings=svc.visitors.panels.all(),
-                           unmapped=svc.visitors.panels.unmapped_seen(),
-                           confirm_form=ConfirmForm()), status
+                           unmapped=svc.visitors.panels.unmapped_seen()), status
 
 
 @bp.get("/visitors/panels")

@@ -49,8 +49,7 @@ def qr_svg(text: str, *, scale: int = 6) -> str:
 def index() -> ResponseReturnValue:
     st = console()
     return render_template("invites.html", invites=st.services.visitors.invites.recent(),
-                           now=st.clock(), state_labels=INVITE_STATE_LABELS,
-                           confirm_form=ConfirmForm())
+                           now=st.clock(), state_labels=INVITE_STATE_LABELS)
 
 
 @bp.route("/invites/new", methods=["GET", "POST"])
@@ -119,7 +118,7 @@ def _page(invite_id: str, link_url: str | None = None) -> ResponseReturnValue:
     return render_template("invite.html", inv=inv, state=state,
                            state_label=INVITE_STATE_LABELS[state],
                            svg=qr_svg(inv.qr_text) if state in ("valid", "not_yet_valid") else None,
-                           confirm_form=ConfirmForm(), link_url=link_url,
+                           link_url=link_url,
                            link=st.services.visitors.links.current(inv.invite_id))
 
 

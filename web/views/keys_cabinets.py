@@ -13,6 +13,7 @@ from ..auth import PAGE_ROLES, roles_required
 from ..filters import format_ms
 from ..keys.cabinets import Cabinet
 from ..keys.messages import SLOT_STATE_LABELS
+from ..labels import label
 from ..state import console
 
 __all__ = ["bp", "board_json"]
@@ -41,7 +42,7 @@ def board_json(cabinets: list[Cabinet], loans: dict[str, dict[str, Any]], now: i
         slots = []
         for s in c.slots:
             d = s.to_dict()
-            d["state_label"] = str(SLOT_STATE_LABELS.get(s.state, s.state))
+            d["state_label"] = label(SLOT_STATE_LABELS, s.state)
             loan = loans.get(c.cabinet, {}).get(s.key)
             d["who"] = loan.who if loan is not None else ""
             d["overdue"] = bool(loan is not None and loan.overdue(now))

@@ -8,7 +8,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -17,7 +17,9 @@ from ..auth import PAGE_ROLES, roles_required
 from ..filters import format_ms
 from ..keys.messages import FLAG_LABELS, HOW_LABELS, LOAN_STATE_LABELS
 from ..keys.model import KeyLoan
+from ..labels import label
 from ..state import console
+from .audit_trail import record_action
 from .csv_export import csv_download
 
 __all__ = ["bp", "KEY_LOANS_EXPORT", "REPORTS", "DUE_SOON_MS"]
@@ -99,12 +101,10 @@ def index() -> ResponseReturnValue:
 @bp.get("/keys/loans.csv")
 @_read
 def export_csv() -> ResponseReturnValue:
-    st = console()
     q = _query()
     rows = _loans(q, CSV_ROWS)
-    st.audit.record(KEY_LOANS_EXPORT, user=g.user.username, target=q.report,
-                    detail=f"{len(rows)} rows", remote_addr=request.remote_addr)
-    now = st.clock()
+    record_action(KEY_LOANS_EXPORT, q.report, f"{len(rows)} rows")
+    now = console().clock()
 
     def body() -> Iterator[list[Any]]:
         yield [_("Loan"), _("Key number"), _("Label"), _("Borrower"), _("Borrower id"),
@@ -113,11 +113,11 @@ def export_csv() -> ResponseReturnValue:
                _("Slot")]
         for loan in rows:
             yield [loan.id, loan.key, loan.label, loan.holder_name, loan.holder,
-                   str(HOW_LABELS.get(loan.how, loan.how)),
-                   str(LOAN_STATE_LABELS.get(loan.state, loan.state)),
+                   label(HOW_LABELS, loan.how),
+                   label(LOAN_STATE_LABELS, loan.state),
                    format_ms(loan.taken_at), format_ms(loan.due_at), format_ms(loan.returned_at),
                    _("yes") if loan.overdue(now) else "",
-                   " ".join(str(FLAG_LABELS.get(f, f)) for f in loan.flags),
+                   " ".join(label(FLAG_LABELS, f) for f in loan.flags),
                    loan.desk_by or "", loan.id_last4 or "", loan.purpose, loan.cabinet,
                    loan.slot if loan.slot is not None else ""]
 

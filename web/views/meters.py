@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ..auth import PAGE_ROLES, roles_required
+from ..labels import label
 from ..meters import MeterExists, MeterNotFound, MeterRules, validate_meter
 from ..meters.csv_io import COLUMNS, export_rows, parse_csv
 from ..meters.messages import FIELD_LABELS, KIND_LABELS, problem_text
@@ -72,7 +73,7 @@ def index() -> ResponseReturnValue:
     kind = request.args.get("kind") or ""
     meters = f.registry.search(text=q or None, kind=kind if kind in KINDS else None, limit=1000)
     states = f.readings.states()
-    registered = {m.meter_id for m in f.registry.search(limit=1_000_000)}
+    registered = f.registry.ids()
     latest = {m.meter_id: f.readings.latest(m.meter_id, m.billed_register) for m in meters}
     unregistered = sorted((s for mid, s in states.items() if mid not in registered),
                           key=lambda s: s.meter_id)
@@ -202,7 +203,7 @@ def import_csv() -> ResponseReturnValue:
         return _import_page(form, None, 400)
     added, updated = _feature().registry.import_meters((m for _, m in plan.meters),
                                                        by=g.user.username)
-    problems = [{"row": p.row, "id": p.meter_id, "field": str(FIELD_LABELS.get(p.field, p.field)),
+    problems = [{"row": p.row, "id": p.meter_id, "field": label(FIELD_LABELS, p.field),
                  "problem": problem_text(p.code)} for p in plan.problems]
     report = {"added": added, "updated": updated, "refused": plan.refused_rows,
               "problems": problems}

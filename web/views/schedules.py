@@ -13,12 +13,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from .. import audit
-from ..access.messages import problem_text
 from ..access.schedule_model import DAYS, validate_holiday, validate_schedule
 from ..access.schedules import ScheduleExists, ScheduleInUse, ScheduleNotFound
 from ..auth import PAGE_ROLES, roles_required
 from ..state import console
 from .audit_trail import record_action as _record
+from .credentials import apply_problems as _apply_problems, publish_credentials as _published
 from .forms import ConfirmForm
 from .schedule_forms import DAY_FIELDS, DAY_LABELS, HolidayForm, ScheduleForm
 
@@ -26,19 +26,6 @@ __all__ = ["bp"]
 
 bp = Blueprint("schedules", __name__)
 _admin = roles_required(*PAGE_ROLES["schedules"])
-
-
-def _published() -> None:
-    if not console().services.publish_credentials():
-        flash(_("Saved. The door nodes get the change when the console is connected to the "
-                "broker again."), "warning")
-
-
-def _apply_problems(form: Any, errors: dict[str, list[str]]) -> None:
-    for name, codes in errors.items():
-        fld = getattr(form, name, None)
-        if fld is not None:
-            fld.errors = list(fld.errors) + [problem_text(c) for c in codes]
 
 
 def _index_page(holiday_form: HolidayForm | None = None, status: int = 200) -> ResponseReturnValue:

@@ -48,8 +48,7 @@ def index() -> ResponseReturnValue:
     rows = store.search(text=q or None, building=building or None, limit=PAGE_SIZE)
     return render_template("units.html", rows=rows, q=q, building=building,
                            buildings=store.buildings(), total=store.count(),
-                           relation_labels=RELATION_LABELS, page_size=PAGE_SIZE,
-                           confirm_form=ConfirmForm())
+                           relation_labels=RELATION_LABELS, page_size=PAGE_SIZE)
 
 
 def _form_page(form: UnitForm, *, code: str | None, errors: list[str] | None = None,
@@ -125,7 +124,7 @@ def delete(code: str) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        console().services.units.delete(code, by=g.user.username)
+        console().services.units.delete(code)
     except UnitNotFound:
         abort(404)
     _record(actions.UNIT_DELETE, code)

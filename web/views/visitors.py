@@ -117,7 +117,6 @@ def show(visit_id: int) -> ResponseReturnValue:
         abort(404)
     call = svc.visitors.calls.get(visit.call_key) if visit.call_key else None
     return render_template("visit.html", v=visit, call=call, unit=svc.units.get(visit.unit),
-                           form=ConfirmForm(), unlock_form=UnlockVisitForm(),
                            nodes=svc.visitors.unlock_nodes())
 
 
@@ -219,7 +218,7 @@ def _watch_page(form: WatchForm | None = None, settings_form: SettingsForm | Non
         settings_form=settings_form or SettingsForm(data={
             "call_timeout_s": current.call_timeout_s, "checkout_hour": current.checkout_hour,
             "anonymise_days": current.anonymise_days}),
-        confirm_form=ConfirmForm(), can_edit=can(g.user.role, "watchlist_edit")), status
+        can_edit=can(g.user.role, "watchlist_edit")), status
 
 
 @bp.get("/visitors/watchlist")

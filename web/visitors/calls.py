@@ -14,7 +14,7 @@ building (:class:`~web.visitors.panels.PanelBuildings`) looks the number up in t
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from ..db import Database, register_schema
@@ -207,10 +207,11 @@ class CallStore:
         with self._db.transaction() as c:
             rows = c.execute(f"SELECT {_COLS} FROM intercom_calls WHERE state = 'ringing' "
                              "AND received_at <= ?", (now_ms - timeout_ms,)).fetchall()
-            for r in rows:
-                c.execute("UPDATE intercom_calls SET state = 'ended', outcome = 'timeout', "
-                          "ended_at = ?, ended_by = 'console' WHERE key = ?", (now_ms, r["key"]))
-        return [self.require(r["key"]) for r in rows]
+            c.executemany("UPDATE intercom_calls SET state = 'ended', outcome = 'timeout', "
+                          "ended_at = ?, ended_by = 'console' WHERE key = ?",
+                          [(now_ms, r["key"]) for r in rows])
+        return [replace(_call(r), state="ended", outcome="timeout", ended_at=now_ms,
+                        ended_by="console") for r in rows]
 
     # -- reading --------------------------------------------------------------------------------
 

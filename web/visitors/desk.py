@@ -38,7 +38,7 @@ from . import actions
 from .calls import Call, CallStore
 from .invite_links import InviteLinkStore
 from .invites import Invite, InviteStore
-from .model import CONFIRM_VIA, VisitInput, parse_visit
+from .model import CONFIRM_VIA, VisitError, VisitInput, parse_visit
 from .panels import PanelBuildings
 from .settings import SettingsStore
 from .visits import Visit, VisitStore
@@ -197,8 +197,6 @@ class VisitorDesk:
     def register(self, values: dict[str, Any], *, by: str) -> Registration:
         """Validate and save a registration (:class:`~web.visitors.model.VisitError`); an
         unknown unit is ``unknown_unit``. Watchlist hits are saved on the visit and returned."""
-        from .model import VisitError
-
         v = parse_visit(values)
         if not self._units.exists(v.unit):
             raise VisitError({"unit": ["unknown_unit"]})
@@ -294,8 +292,6 @@ class VisitorDesk:
     # -- invites --------------------------------------------------------------------------------
 
     def create_invite(self, *, signer: SiteSigner, by: str, **fields: Any) -> Invite:
-        from .model import VisitError
-
         if not self._units.exists(fields["unit"]):
             raise VisitError({"unit": ["unknown_unit"]})
         return self.invites.create(signer=signer, by=by, **fields)

@@ -200,15 +200,14 @@ class VisitStore:
         it that are not yet on site; their ids."""
         now = self._clock()
         with self._db.transaction() as c:
-            ids = [r[0] for r in c.execute("SELECT id FROM visits WHERE call_key = ? "
-                                           "AND arrived_at IS NULL", (call_key,))]
-            for i in ids:
-                if via is None:
-                    c.execute("UPDATE visits SET refused_at = ?, refused_by = ?, "
-                              "confirmed_via = NULL WHERE id = ?", (now, by, i))
-                else:
-                    c.execute("UPDATE visits SET confirmed_via = ?, confirmed_by = ?, "
-                              "confirmed_at = ?, refused_at = NULL WHERE id = ?", (via, by, now, i))
+            where = "WHERE call_key = ? AND arrived_at IS NULL"
+            ids = [r[0] for r in c.execute(f"SELECT id FROM visits {where}", (call_key,))]
+            if via is None:
+                c.execute(f"UPDATE visits SET refused_at = ?, refused_by = ?, confirmed_via = NULL "
+                          f"{where}", (now, by, call_key))
+            else:
+                c.execute(f"UPDATE visits SET confirmed_via = ?, confirmed_by = ?, confirmed_at = ?, "
+                          f"refused_at = NULL {where}", (via, by, now, call_key))
         return ids
 
     # -- lists ----------------------------------------------------------------------------------

@@ -43,9 +43,8 @@ def me() -> ResponseReturnValue:
                            next_point=nxt.next_point if nxt else None, now=now, **_names())
 
 
-def _live_rounds(now: int) -> list[RoundView]:
+def _live_rounds(now: int, today: date) -> list[RoundView]:
     s = svc()
-    today = s.today(now)
     seen: dict[str, RoundView] = {}
     for r in s.engine.open_rounds(now=now):               # a night round begun yesterday
         seen[r.id] = r
@@ -56,11 +55,12 @@ def _live_rounds(now: int) -> list[RoundView]:
 
 def _live_context() -> dict[str, Any]:
     now = console().clock()
-    rounds = _live_rounds(now)
+    today = svc().today(now)
+    rounds = _live_rounds(now, today)
     counts = {k: sum(1 for r in rounds if r.state == k)
               for k in ("planned", "running", "completed", "incomplete")}
     return dict(rounds=rounds, counts=counts, alarms=svc().open_alarms(), ack_form=AckForm(),
-                now=now, today=svc().today(now), alarm_kinds=ALARM_KINDS, **_names())
+                now=now, today=today, alarm_kinds=ALARM_KINDS, **_names())
 
 
 @bp.get("/patrol/live")

@@ -63,7 +63,7 @@ def _choices(form: Any, kind: str, current: str | None) -> None:
         form.user.choices = [SelectChoice(u) for u in sorted(users)]
 
 
-def _prefill(kind: str, item: Any) -> dict[str, Any]:
+def _prefill(item: Any) -> dict[str, Any]:
     if isinstance(item, Route):
         lines = [f"{p.checkpoint} {p.expected_min:g} {p.tolerance_min:g} {p.min_walk_s:g}"
                  for p in item.points]
@@ -99,7 +99,7 @@ def plan_edit(kind: str, item_id: str | None = None) -> ResponseReturnValue:
         if current is None:
             abort(404)
     form_cls = _FORMS[kind]
-    form = form_cls(data=_prefill(kind, current)) if (current and request.method == "GET") \
+    form = form_cls(data=_prefill(current)) if (current and request.method == "GET") \
         else form_cls()
     _choices(form, kind, item_id if kind == "user" else None)
     if request.method == "GET":

@@ -9,8 +9,9 @@ Scenarios:
   decoder        WiegandDecoder fed --frames 26-bit frames as timestamped edges
   reader_eof     WiegandReader on a plain MockFactory (real monotonic ticks), frames paced in real
                  time (50 µs pulses every 2 ms): from the last falling edge of a frame to on_card,
-                 over --reads frames, with the fixed 25 ms end-of-frame gap
-                 and with eof_intervals=3 (end after 3 bit intervals of silence)
+                 over --reads frames, with the fixed 25 ms end-of-frame gap (eof_intervals off)
+                 and with the default eof_intervals=2 (a complete card ends after 2 bit
+                 intervals of silence)
 
     python bench/door.py [--sizes 10000,100000] [--decisions 20000] [--frames 20000] [--reads 200]
 
@@ -31,6 +32,7 @@ from gpiozero.pins.mock import MockFactory
 
 from edge.access import AccessDecider, CredentialSet, Decision, hash_pin, verify_pin
 from hardware.readers import CardRead, WiegandDecoder, WiegandReader, encode_card
+from hardware.readers.wiegand import DEFAULT_EOF_INTERVALS
 from mqtt_topics import SyncSnapshot
 
 DAY_MS = 86_400_000
@@ -150,7 +152,7 @@ def send_paced(lines: tuple[Any, Any], bits: str, *, pulse_s: float = 50e-6,
     return last, longest
 
 
-def reader_eof_scenario(reads: int, eof_intervals: float | None = None) -> dict[str, Any]:
+def reader_eof_scenario(reads: int, eof_intervals: float | None) -> dict[str, Any]:
     """Frames through a WiegandReader on real ticks; a frame the reader split (a sender edge
     late by more than the end-of-frame silence) is counted in ``split_frames``, not timed."""
     arrived = threading.Event()
@@ -214,8 +216,9 @@ def main() -> None:
     print(f"Wiegand decoder: {dec['frames']} 26-bit frames in {dec['elapsed_s']} s = "
           f"{dec['frames_per_s']} frames/s ({dec['edges_per_s']} edges/s); the wire carries ~13 frames/s")
     out["decoder"] = dec
-    for name, factor, what in (("reader_eof", None, "fixed 25 ms gap"),
-                               ("reader_eof_3_intervals", 3.0, "eof_intervals=3, 2 ms bits")):
+    for name, factor, what in (("reader_eof_fixed_gap", None, "eof_intervals off: fixed 25 ms gap"),
+                               ("reader_eof", DEFAULT_EOF_INTERVALS,
+                                f"default eof_intervals={DEFAULT_EOF_INTERVALS:g}, 2 ms bits")):
         eof = reader_eof_scenario(args.reads, factor)
         print(f"Wiegand reader end of frame ({what}; last edge -> on_card): p50 "
               f"{eof['eof_p50_ms']} ms, p99 {eof['eof_p99_ms']} ms, max {eof['eof_max_ms']} ms "

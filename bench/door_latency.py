@@ -2,9 +2,9 @@
 and down.
 
 A real Mosquitto (firmware.mosquitto.MosquittoBroker) and a real edge.node.Node built from a node
-config whose ``[door]`` table has a Wiegand reader (D0/D1 on MockFactory pins, ``eof_intervals
-= 3`` or ``--eof-intervals``) and an RDM6300 reader (a pty pair carrying real frames), a fail-secure lock relay and a
-door contact; 100,000 credentials in the node's credential cache (loaded at start, as after a
+config whose ``[door]`` table has a Wiegand reader (D0/D1 on MockFactory pins, the default
+``eof_intervals`` of 2 or ``--eof-intervals``) and an RDM6300 reader (a pty pair carrying real
+frames), a fail-secure lock relay and a door contact; 100,000 credentials in the node's credential cache (loaded at start, as after a
 reboot). For each broker state (``broker_up``: connected; ``broker_down``: broker stopped, the
 node reconnecting in the background) and each reader, ``--reads`` granted reads, one at a time:
 
@@ -19,7 +19,7 @@ node reconnecting in the background) and each reader, ``--reads`` granted reads,
 ``lookup_p99_ms``: CredentialSet.lookup over ``--lookups`` random keys at 100,000 credentials.
 
     python bench/door_latency.py [--reads 2000] [--interval-ms 1.0] [--credentials 100000]
-                                 [--eof-intervals 3.0]
+                                 [--eof-intervals 2.0]
 
 Readable lines first, then one JSON object on the last line.
 """
@@ -48,6 +48,7 @@ from edge.config import parse_config  # noqa: E402
 from edge.extensions.door import DoorExtension  # noqa: E402
 from firmware.mosquitto import MosquittoBroker  # noqa: E402
 from hardware.readers import CardRead, encode_card  # noqa: E402
+from hardware.readers.wiegand import DEFAULT_EOF_INTERVALS  # noqa: E402
 from hardware.sim import PtyPair  # noqa: E402
 from hardware.sim.rdm6300 import Rdm6300Simulator  # noqa: E402
 from mqtt_topics import SyncSnapshot  # noqa: E402
@@ -137,7 +138,7 @@ def snapshot(n: int) -> SyncSnapshot:
 
 
 def node_config(broker: MosquittoBroker, work: Path, name: str, rdm_port: str,
-                eof_intervals: float = 3.0) -> Any:
+                eof_intervals: float = DEFAULT_EOF_INTERVALS) -> Any:
     creds = broker.credentials(NODE)
     return parse_config({
         "node": {"id": NODE, "site": SITE, "journal": str(work / f"{name}-journal.db"),
@@ -218,14 +219,14 @@ def run_reads(kind: str, reads: int, factory: MockFactory, rdm: Rdm6300Simulator
         out["split_frames"] = split
         out["sent_interval_max_ms"] = round(sent_max * 1000, 2)
         out["bit_interval_ms"] = interval_s * 1000
-        # the reader ends a frame after 3 x the frame's own longest interval (eof_intervals = 3),
+        # the reader ends a complete card after eof_intervals x the frame's own longest interval,
         # so a late sender edge (GIL, sleep overshoot) lengthens eof in ms but not in intervals
         out["eof_p99_bit_intervals"] = round(pct(in_intervals, 99), 2)
     return out
 
 
 def run_node(broker: MosquittoBroker, work: Path, name: str, reads: int, interval_s: float,
-             n_creds: int, *, connected: bool, eof_intervals: float = 3.0
+             n_creds: int, *, connected: bool, eof_intervals: float = DEFAULT_EOF_INTERVALS
              ) -> tuple[dict[str, Any], dict[str, Any]]:
     factory = MockFactory(pin_class=LockWatchPin)
     pty = PtyPair().open()
@@ -273,9 +274,9 @@ def main() -> None:
     ap.add_argument("--reads", type=int, default=2000, help="granted reads per reader and broker state")
     ap.add_argument("--interval-ms", type=float, default=1.0, help="Wiegand bit interval, ms (SIA 0.2-20)")
     ap.add_argument("--credentials", type=int, default=100_000, help="credentials on the node")
-    ap.add_argument("--eof-intervals", type=float, default=3.0,
-                    help="the Wiegand reader's eof_intervals (default 3; the end-of-frame wait "
-                         "is at least that many bit intervals by construction)")
+    ap.add_argument("--eof-intervals", type=float, default=DEFAULT_EOF_INTERVALS,
+                    help="the Wiegand reader's eof_intervals (default: the node's default, 2; "
+                         "the end-of-frame wait is at least that many bit intervals)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     edge.node.DoorExtension = TimedDoor      # the node builds its door from [door] with this class

@@ -35,6 +35,7 @@ from typing import Any, Callable, Literal, Mapping
 
 from hardware.gpio import DigitalInput, Relay
 from hardware.readers import CardRead, Rdm6300Reader, WiegandReader
+from hardware.readers.wiegand import DEFAULT_EOF_INTERVALS
 from mqtt_topics import CommandEnvelope, SyncSnapshot
 
 from ..access import (AccessDecider, AccessError, CredentialCache, CredentialDataError,
@@ -62,8 +63,9 @@ class DoorReaderSettings:
     """One reader at the door.
 
     - ``name``: reader name (in every decision event); ``kind``: ``"wiegand"`` or ``"rdm6300"``;
-    - ``d0`` / ``d1``: the Wiegand data pins; ``gap_s`` / ``eof_intervals``: its framing
-      (see :class:`hardware.readers.WiegandReader`);
+    - ``d0`` / ``d1``: the Wiegand data pins; ``gap_s`` (default 0.025) / ``eof_intervals``
+      (default 2.0; 0 turns it off, so every frame waits ``gap_s``): its framing (see
+      :class:`hardware.readers.WiegandReader`);
     - ``port`` / ``baud``: the RDM6300 serial port;
     - ``direction``: ``"in"``, ``"out"`` or None (anti-passback pairs)."""
 
@@ -72,7 +74,7 @@ class DoorReaderSettings:
     d0: PinName | None = None
     d1: PinName | None = None
     gap_s: float = 0.025
-    eof_intervals: float | None = None
+    eof_intervals: float = DEFAULT_EOF_INTERVALS
     port: str | None = None
     baud: int = 9600
     direction: Literal["in", "out"] | None = None
@@ -142,6 +144,10 @@ class DoorSettings:
                 problems.append(f"door.readers.{r.name}: an RDM6300 reader needs a port")
             elif r.kind not in ("wiegand", "rdm6300"):
                 problems.append(f"door.readers.{r.name}: kind must be wiegand or rdm6300")
+            if r.kind == "wiegand" and not r.gap_s > 0:
+                problems.append(f"door.readers.{r.name}: gap_s must be > 0 seconds")
+            if r.kind == "wiegand" and r.eof_intervals and r.eof_intervals < 1:
+                problems.append(f"door.readers.{r.name}: eof_intervals must be 0 (off) or >= 1")
         if not self.max_unlock_s > 0 or not self.max_hold_s > 0:
             problems.append("door: max_unlock_s and max_hold_s must be > 0")
         if problems:
@@ -262,7 +268,7 @@ class DoorExtension(Extension):
         if r.kind == "wiegand":
             return WiegandReader(r.d0, r.d1, name=r.name, pin_factory=factory, on_card=self._card,
                                  on_key=self._key, on_error=self._reader_error(r.name),
-                                 gap_s=r.gap_s, eof_intervals=r.eof_intervals)
+                                 gap_s=r.gap_s, eof_intervals=r.eof_intervals or None)
         serial = ReaderSettings(name=r.name, port=r.port or "", kind="rdm6300", baud=r.baud)
         return Rdm6300Reader(None, name=r.name, on_card=self._card,
                              on_error=self._reader_error(r.name),

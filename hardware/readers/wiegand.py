@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 #: Default end-of-frame silence, seconds: longer than the slowest bit interval in the SIA range
 #: (20 ms), shorter than the time between two key presses.
 DEFAULT_GAP_S = 0.025
+#: Default for readers: a complete card frame (26/34 bits, parities right) ends after this many
+#: of its own bit intervals of silence; everything else after the gap (see WiegandDecoder).
+DEFAULT_EOF_INTERVALS = 2.0
 #: A frame longer than this is line noise; the rest of it is dropped (and counted once).
 MAX_BITS = 64
 #: The reader thread wakes this long after an open frame's end-of-frame deadline (seconds).
@@ -127,6 +130,13 @@ def _parity(value: int) -> int:
     return value.bit_count() & 1
 
 
+def _card_parities(count: int, value: int) -> tuple[bool, bool]:
+    """Whether a 26/34-bit frame's leading (even, over P + first half) and trailing (odd, over
+    second half + P) parities are right."""
+    half = (count - 2) // 2
+    return _parity(value >> (half + 1)) == 0, _parity(value & ((1 << (half + 1)) - 1)) == 1
+
+
 def encode_card(facility: int, number: int, *, bits: int = 26) -> str:
     """The bit string (``"0"``/``"1"``, first bit first) a reader sends for a card: H10301 26-bit
     (facility 0-255, number 0-65535) or 34-bit (facility 0-65535, number 0-65535), parities set.
@@ -162,13 +172,16 @@ class WiegandDecoder:
     """Assemble Wiegand bits from timestamped falling edges and decode the frames. Pure.
 
     - ``gap_us``: a frame ends when no edge came for more than this (µs, default 25,000);
-    - ``eof_intervals``: optional; end a frame sooner, after this many of its own longest bit
-      interval of silence (at least ``min_gap_us``, default 1,000, and never more than
-      ``gap_us``). With 3.0 a 2 ms/bit reader's frame ends 6 ms after its last edge instead of
-      25 ms. Only for readers with a steady bit rate: a reader pausing mid-frame for longer than
-      that would have its frames cut in two (reported as ``bad_length``, or a 4/8-bit tail read
-      as a key press), so leave it off on card + PIN doors. Default None: the fixed gap, safe
-      for any reader in the SIA range;
+    - ``eof_intervals``: optional; end a *complete card frame* sooner: once the open frame is 26
+      or 34 bits with both parities right, it ends after this many of its own longest bit
+      interval of silence (at least ``min_gap_us``, default 1,000, never more than ``gap_us``).
+      With 2.0 a 1 ms/bit reader's card is recognised 2 ms after its last edge instead of 25 ms.
+      Anything else (a frame still short of 26 bits, 27-33 bits, a parity error, 4/8-bit key
+      codes) still waits the full ``gap_us``, so a pause inside a frame (a slow reader, edges
+      delivered late) never cuts it. The one frame it can cut: a 34-bit frame whose first 26
+      bits happen to pass the 26-bit parities, if the reader pauses right after bit 26 for
+      longer than ``eof_intervals`` intervals (readers send at a steady rate; the node's edges
+      carry their own timestamps). Default None: always the fixed gap;
     - feed edges with :meth:`edge`, in arrival order, with their own timestamps;
     - call :meth:`poll` with the current time (same time base) to close a frame whose silence
       has lasted long enough; :meth:`flush` closes it whatever the time.
@@ -244,10 +257,16 @@ class WiegandDecoder:
     @property
     def current_gap_us(self) -> int:
         """The silence (µs) that ends the open frame: ``gap_us``, or less with ``eof_intervals``
-        once the frame has two bits or more."""
-        if self.eof_intervals is None or not self._longest_us:
+        once the open frame is a complete card frame (26 or 34 bits, parities right)."""
+        if self.eof_intervals is None or not self.complete_card:
             return self.gap_us
         return min(self.gap_us, max(self.min_gap_us, round(self.eof_intervals * self._longest_us)))
+
+    @property
+    def complete_card(self) -> bool:
+        """True while the open frame is 26 or 34 bits with both parities right (a card, unless
+        more bits follow)."""
+        return self._count in (26, 34) and _card_parities(self._count, self._value) == (True, True)
 
     @property
     def deadline_us(self) -> int | None:
@@ -273,13 +292,11 @@ class WiegandDecoder:
         return WiegandFrameError("bad_length", f"{count}-bit frame (a half frame or noise)", bits)
 
     def _card(self, count: int, value: int, bits: str, last: int, closed: int) -> WiegandItem:
-        half = (count - 2) // 2
         data = (value >> 1) & ((1 << (count - 2)) - 1)
-        first = (value >> (half + 1))               # P + first half: even
-        second = value & ((1 << (half + 1)) - 1)    # second half + P: odd
-        if _parity(first) != 0 or _parity(second) != 1:
+        leading_ok, trailing_ok = _card_parities(count, value)
+        if not (leading_ok and trailing_ok):
             self.parity_errors += 1
-            which = "even (leading)" if _parity(first) != 0 else "odd (trailing)"
+            which = "odd (trailing)" if leading_ok else "even (leading)"
             return WiegandFrameError("parity", f"{count}-bit frame: {which} parity wrong", bits)
         self.frames += 1
         return WiegandCard(bits=count, raw=value, facility=data >> 16, number=data & 0xFFFF,
@@ -315,8 +332,10 @@ class WiegandReader:
       optional, errors are logged and counted anyway;
     - ``gap_s``: end-of-frame silence, seconds (default 0.025), measured between the edges'
       own timestamps and against the factory's ticks;
-    - ``eof_intervals``: end frames sooner, after this many bit intervals of silence (see
-      :class:`WiegandDecoder`; default None: always ``gap_s``);
+    - ``eof_intervals``: a complete card frame (26 or 34 bits, parities right) ends after this
+      many of its own bit intervals of silence (default 2.0: 2 ms after the last edge at 1 ms
+      per bit); key codes, short or odd frames still wait ``gap_s``; None: always ``gap_s``
+      (see :class:`WiegandDecoder`);
     - ``poll_s``: while a frame is open, the longest the thread waits (seconds, wall time)
       before checking the silence again (default ``gap_s / 5``); with real ticks it wakes at the
       frame's deadline;
@@ -332,7 +351,8 @@ class WiegandReader:
                  on_card: Callable[[CardRead], None],
                  on_key: Callable[[str, int], None] | None = None,
                  on_error: Callable[[WiegandFrameError], None] | None = None,
-                 gap_s: float = DEFAULT_GAP_S, eof_intervals: float | None = None,
+                 gap_s: float = DEFAULT_GAP_S,
+                 eof_intervals: float | None = DEFAULT_EOF_INTERVALS,
                  poll_s: float | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if not gap_s > 0:
@@ -478,11 +498,14 @@ class WiegandReader:
         with self._cond:
             if self._stop:
                 return
-            was_idle = not self._decoder.in_frame
+            before = self._decoder.deadline_us
             closed = self._decoder.edge(line, self._ticks_to_us(ticks))
             if closed:
                 self._pending.extend(closed)
-            if closed or was_idle:
+            after = self._decoder.deadline_us
+            # wake the thread for a new frame, a closed one, or a deadline that moved earlier
+            # (the frame just became a complete card: eof_intervals)
+            if closed or before is None or (after is not None and after < before):
                 self._cond.notify_all()
 
     def _ticks_to_us(self, ticks: object) -> int:

@@ -236,6 +236,11 @@ def test_settings_from_a_door_table(tmp_path: Path) -> None:
     ({"id": "lobby", "lock": {"pin": 22}, "readers": [{"name": "r", "kind": "wiegand", "d0": 5}]},
      "d0 and d1"),
     ({"id": "lobby", "lock": {"pin": 22}, "debounce_s": 1.0}, "debounce"),
+    ({"id": "lobby", "lock": {"pin": 22},
+      "readers": [{"name": "r", "kind": "wiegand", "d0": 5, "d1": 6, "eof_intervals": 0.5}]},
+     "eof_intervals must be 0"),
+    ({"id": "lobby", "lock": {"pin": 22},
+      "readers": [{"name": "r", "kind": "wiegand", "d0": 5, "d1": 6, "gap_s": 0}]}, "gap_s"),
 ])
 def test_bad_door_tables_are_refused_with_the_problem_named(table: dict, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):

@@ -198,26 +198,77 @@ def test_counters_add_up_over_a_mixed_stream() -> None:
                             "unknown_keys": 0, "edges": 26 + 34 + 8 + 26 + 3}
 
 
-def test_eof_intervals_ends_a_steady_frame_after_three_bit_intervals() -> None:
-    dec = WiegandDecoder(gap_us=GAP, eof_intervals=3)
-    _, last = feed(dec, W26_123_4567, interval_us=2000)
-    assert dec.deadline_us == last + 6000
-    assert dec.poll(last + 6000) == []
-    [item] = dec.poll(last + 6001)
+def test_eof_intervals_ends_a_complete_card_frame_after_that_many_bit_intervals() -> None:
+    dec = WiegandDecoder(gap_us=GAP, eof_intervals=2)
+    _, last = feed(dec, W26_123_4567, interval_us=1000)
+    assert dec.deadline_us == last + 2000
+    assert dec.poll(last + 2000) == []
+    [item] = dec.poll(last + 2001)
     assert isinstance(item, WiegandCard) and item.number == 4567
 
 
 def test_eof_intervals_never_waits_longer_than_the_gap() -> None:
-    dec = WiegandDecoder(gap_us=GAP, eof_intervals=3)
-    _, last = feed(dec, W26_123_4567, interval_us=15_000)
+    dec = WiegandDecoder(gap_us=GAP, eof_intervals=2)
+    feed(dec, W26_123_4567, interval_us=15_000)
     assert dec.current_gap_us == GAP
 
 
+def test_eof_intervals_never_waits_less_than_the_minimum_gap() -> None:
+    dec = WiegandDecoder(gap_us=GAP, eof_intervals=2, min_gap_us=1000)
+    feed(dec, W26_123_4567, interval_us=200)
+    assert dec.current_gap_us == 1000
+
+
 def test_eof_intervals_uses_the_longest_interval_of_the_frame() -> None:
-    dec = WiegandDecoder(gap_us=GAP, eof_intervals=3)
-    feed(dec, "1011", interval_us=2000)
-    dec.edge(1, 6000 + 5000)              # one slower interval of 5 ms
-    assert dec.current_gap_us == 15_000
+    dec = WiegandDecoder(gap_us=GAP, eof_intervals=2)
+    feed(dec, W26_123_4567[:25], interval_us=1000)
+    dec.edge(int(W26_123_4567[25]), 24_000 + 3000)       # the last interval a slower 3 ms
+    assert dec.current_gap_us == 6000
+
+
+def test_eof_intervals_does_not_cut_a_frame_that_pauses_midway() -> None:
+    dec = WiegandDecoder(gap_us=GAP, eof_intervals=2)
+    _, last = feed(dec, W26_123_4567[:13], interval_us=1000)
+    assert dec.current_gap_us == GAP                         # 13 bits: not a card yet
+    assert dec.poll(last + 10_000) == []                     # a 10-interval pause
+    rest, end = feed(dec, W26_123_4567[13:], start_us=last + 10_000, interval_us=1000)
+    assert rest == []
+    assert dec.current_gap_us == 20_000                      # 2 x its longest interval, the pause
+    [item] = dec.poll(end + 20_001)
+    assert isinstance(item, WiegandCard) and item.number == 4567
+
+
+def test_eof_intervals_lets_a_34_bit_frame_run_on_past_26_bits() -> None:
+    dec = WiegandDecoder(gap_us=GAP, eof_intervals=2)
+    early, last = feed(dec, W34_4660_22136, interval_us=1000)
+    assert early == []
+    [item] = dec.poll(last + 2001)
+    assert isinstance(item, WiegandCard) and item.bits == 34 and item.number == 22136
+
+
+def test_deadline_moves_earlier_when_a_card_completes() -> None:
+    # the reader wakes its thread when this happens (it may be asleep until the old deadline)
+    dec = WiegandDecoder(gap_us=GAP, eof_intervals=2)
+    _, last = feed(dec, W26_123_4567[:25], interval_us=1000)
+    assert dec.deadline_us == last + GAP
+    dec.edge(int(W26_123_4567[25]), last + 1000)
+    assert dec.deadline_us == last + 1000 + 2000
+
+
+def test_eof_intervals_leaves_a_parity_error_to_the_gap() -> None:
+    dec = WiegandDecoder(gap_us=GAP, eof_intervals=2)
+    _, last = feed(dec, "1" * 26, interval_us=1000)
+    assert dec.poll(last + 2001) == []
+    [item] = dec.poll(last + GAP + 1)
+    assert isinstance(item, WiegandFrameError) and item.reason == "parity"
+
+
+def test_eof_intervals_leaves_key_codes_to_the_gap() -> None:
+    dec = WiegandDecoder(gap_us=GAP, eof_intervals=2)
+    _, last = feed(dec, encode_key("7"), interval_us=1000)
+    assert dec.poll(last + 2001) == []
+    [item] = dec.poll(last + GAP + 1)
+    assert isinstance(item, WiegandKey) and item.char == "7"
 
 
 def test_fixed_gap_by_default() -> None:

@@ -192,19 +192,29 @@ def test_close_is_idempotent_frees_the_pins_and_stops_callbacks(factory, cards) 
     assert cards.reads == [] and r.counters["edges"] == 0
 
 
-def test_eof_intervals_option_still_decodes_through_the_reader(factory, cards) -> None:
-    with reader(factory, cards, eof_intervals=3):
-        sim = WiegandSimulator(factory, D0, D1, idle_after_us=7_000)   # silence of 3.5 intervals
+def test_cards_end_two_bit_intervals_after_the_last_edge_by_default(factory, cards) -> None:
+    with reader(factory, cards):
+        sim = WiegandSimulator(factory, D0, D1, idle_after_us=4_500)   # 2.25 intervals of 2 ms
         sim.present_card(123, 4567)
         sim.present_card(124, 4568)
         reads = cards.wait(2)
     assert [(r.facility, r.number) for r in reads] == [(123, 4567), (124, 4568)]
 
 
+def test_eof_intervals_off_waits_the_whole_gap(factory, cards) -> None:
+    with reader(factory, cards, eof_intervals=None) as r:
+        sim = WiegandSimulator(factory, D0, D1, idle_after_us=4_500)
+        sim.present_card(123, 4567)
+        sim.present_card(124, 4568)                 # 4.5 ms apart: one 52-bit frame
+        sim.idle(30_000)
+        assert r.wait_for(lambda c: c["bad_length"] == 1)
+    assert cards.reads == []
+
+
 def test_reader_thread_wakes_right_after_the_end_of_frame_deadline(factory, cards) -> None:
     # a wait that ends just before the deadline must not be followed by a fixed slice (it was
     # 0.5 ms: half a bit interval at 1 ms/bit added to the end-of-frame wait)
-    with reader(factory, cards, eof_intervals=3) as r:
+    with reader(factory, cards) as r:
         WiegandSimulator(factory, D0, D1).send_bits(encode_card(123, 4567), idle_after=False)
         with r._cond:
             deadline = r._decoder.deadline_us

@@ -92,10 +92,10 @@ def test_keypad_keys_decode_with_jittered_sia_timing(factory, bits) -> None:
 
 
 def test_eof_intervals_decodes_a_reader_with_pulse_jitter_and_10_percent_interval_jitter(factory) -> None:
-    # eof_intervals assumes one reader's own bit rate (see WiegandDecoder): steady within ±10 %,
+    # the default eof_intervals (2.0) with one reader's own bit rate steady within ±10 %,
     # pulse width anywhere in the SIA range
     got = Collected()
-    with start(factory, got, eof_intervals=3.0) as reader:
+    with start(factory, got) as reader:
         sim = WiegandSimulator(factory, D0, D1, pulse_us=SIA_PULSE_US, interval_us=(1800, 2200),
                                idle_after_us=10_000, rng=random.Random(3))
         for n in range(20):

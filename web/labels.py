@@ -64,6 +64,7 @@ KIND_LABELS: Mapping[str, Any] = {
     "goods_pass.rejected": _l("Goods pass rejected"),
     "goods_pass.forged": _l("Forged goods pass"),
     "console.goods_pass_double_use": _l("Goods pass used twice"),
+    "console.goods_pass_released_cancelled": _l("Cancelled goods pass released"),
     "key.taken": _l("Key taken"),
     "key.returned": _l("Key returned"),
     "key.forced": _l("Key removed without release"),

@@ -64,3 +64,18 @@ def add_event(services: "object", seq: int, kind: str, data: dict[str, Any], *,
     ev = services.events.add(env, received_at=now)  # type: ignore[attr-defined]
     services.live.publish("event", ev.to_dict())  # type: ignore[attr-defined]
     return ev
+
+
+def slow_fallback(page: "object", path: str, attribute: str, ms: int = 3_600_000) -> None:
+    """Serve the page at ``path`` (a URL path) with ``attribute="<ms>"`` (default an hour):
+    a live page's fallback refresh never comes during a test, so what changes on it must
+    arrive through its live stream."""
+    import re
+    from urllib.parse import urlparse
+
+    def handle(route: Any) -> None:
+        resp = route.fetch()
+        body = re.sub(rf'{attribute}="\d+"', f'{attribute}="{ms}"', resp.text())
+        route.fulfill(response=resp, body=body)
+
+    page.route(lambda url: urlparse(url).path == path, handle)  # type: ignore[attr-defined]

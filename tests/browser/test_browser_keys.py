@@ -1,6 +1,7 @@
 """The key cabinet pages in a real browser (Debian's Chromium): an admin registers a key, the
 desk sees it with its loan, and the cabinet board follows a key taken and a key put into the
-wrong slot without a reload (keys.js polls the board's JSON). Screenshots under tmp_path."""
+wrong slot without a reload (keys.js fetches the board's JSON when /live/stream?view=keys says
+a cabinet changed; it polls in a browser without EventSource). Screenshots under tmp_path."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from mqtt_topics import EventEnvelope
 from web.access import CredentialRecord
 from web.keys.model import KeyRecord
 
-from browser_helpers import DESKTOP, PHONE, click_nav, login, now_ms, shot
+from browser_helpers import DESKTOP, PHONE, click_nav, login, now_ms, shot, slow_fallback
 
 
 class Cabinet:
@@ -77,10 +78,12 @@ def test_admin_registers_a_key_and_the_desk_sees_it(console_server, new_page, tm
 def test_cabinet_board_follows_taken_and_wrong_slot_live(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
     cab = _seed(console_server.services)
     page = new_page(DESKTOP)
+    slow_fallback(page, "/keys/cabinets", "data-fallback-ms")     # only the stream updates it
     login(page, console_server.url, "guard1")
     click_nav(page, "/keys/cabinets")
     page.wait_for_selector('[data-cabinet-live-status][data-state="live"]')
     assert page.locator('.slot[data-state="present"]').count() == 6
+    page.evaluate("window.__sameDocument = true")
     cab("key.taken", key="K-002", slot=2, holder="c-wang", card="0A00000001", witness=None)
     cab("key.wrong_slot", slot=2, key=None, expected="K-002", times=1)
     cab("key.forced", key="K-004", slot=4)
@@ -90,6 +93,7 @@ def test_cabinet_board_follows_taken_and_wrong_slot_live(console_server, new_pag
     cab("key.wrong_slot_cleared", slot=2)
     page.wait_for_selector('.slot[data-slot="2"][data-state="out"]')
     assert "王芳" in page.inner_text('.slot[data-slot="2"]')
+    assert page.evaluate("window.__sameDocument === true")                # no reload
     phone = new_page(PHONE)
     login(phone, console_server.url, "desk1")
     phone.goto(console_server.url + "/keys/cabinets")
@@ -114,3 +118,17 @@ def test_reminders_show_an_overdue_key_and_its_history(console_server, new_page,
     page.click("tr.overdue >> text=K-003")
     page.wait_for_selector('tr[data-loan-state="out"]')
     shot(page, tmp_path, "key-history")
+
+
+def test_cabinet_board_polls_in_a_browser_without_event_source(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cab = _seed(console_server.services)
+    page = new_page(DESKTOP)
+    page.add_init_script("delete window.EventSource;")
+    login(page, console_server.url, "desk1")
+    page.goto(console_server.url + "/keys/cabinets")
+    page.wait_for_selector('[data-cabinet-live-status][data-state="live"]')
+    page.evaluate("window.__sameDocument = true")
+    cab("key.taken", key="K-003", slot=3, holder="c-wang", card="0A00000001", witness=None)
+    page.wait_for_selector('.slot[data-slot="3"][data-state="out"]')     # data-poll-ms: 2 s
+    assert page.evaluate("window.__sameDocument === true")
+    shot(page, tmp_path, "cabinet-polling")

@@ -9,7 +9,7 @@ from typing import Any
 
 from mqtt_topics import EventEnvelope
 
-from browser_helpers import DESKTOP, PHONE, click_nav, login, now_ms, shot
+from browser_helpers import DESKTOP, PHONE, click_nav, login, now_ms, shot, slow_fallback
 
 
 def gate_event(services: Any, seq: int, kind: str, data: dict[str, Any]) -> None:
@@ -87,16 +87,20 @@ def test_guard_board_on_a_phone_lists_todays_pass(console_server, new_page, tmp_
         valid_until_ms=day_last_minute(day, tz), vehicle_plate="沪B54321"),
         sign=services.signer().sign, by="desk1")
     page = new_page(PHONE)
+    slow_fallback(page, "/passes/guard", "data-fallback-ms")      # only the stream updates it
     login(page, console_server.url, "guard1")
     click_nav(page, "/passes/guard")
     page.wait_for_selector(f'[data-pass="{gp.pass_id}"]')
     assert "旧沙发" in page.locator(f'[data-pass="{gp.pass_id}"]').inner_text()
+    page.wait_for_selector('[data-verdicts-status][data-state="live"]')   # the stream is open
+    page.evaluate("window.__sameDocument = true")
     # a verdict arriving after the page opened shows up without a reload
     gate_event(services, 1, "goods_pass.rejected", {
         "gate": "gate-north", "reason": "revoked", "pass_id": "gp-20260101-0001",
         "unit": "A-1201"})
-    page.wait_for_selector('[data-verdict="gate:b1:1"]', timeout=15_000)
+    page.wait_for_selector('[data-verdict="gate:b1:1"].fresh', timeout=10_000)
     assert "已取消" in page.locator('[data-verdict="gate:b1:1"]').inner_text()
+    assert page.evaluate("window.__sameDocument === true")                # no reload
     shot(page, tmp_path, "pass-guard-phone")
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from edge.passes import PassVerifier
 from mqtt_topics.passes import GoodsPassToken, items_digest, parse_revocations
-from web.passes import DOUBLE_USE, PassNotCancellable
+from web.passes import DOUBLE_USE, RELEASED_CANCELLED, PassNotCancellable
 from web.passes.store import DATASET
 
 from pc_helpers import DAY_MS, SITE, T0, TODAY_END, TODAY_START, UNIT, draft, gate_event
@@ -104,7 +104,7 @@ def test_second_release_raises_the_double_use_alarm(psvc, signer) -> None:  # ty
                    node="gate", ts=T0 + 1000)
         gate_event(psvc, 1, "goods_pass.released", pass_id=gp.pass_id, gate="gate-south",
                    node="lobby", ts=T0 + 2000)
-        item = sub.get(timeout_s=1)
+        item = next((i for i in iter(lambda: sub.get(timeout_s=1), None) if i[0] != "gate"), None)
     alarms = [a for a in psvc.alarms.open() if a.kind == DOUBLE_USE]
     assert item is not None and item[0] == "alarm" and item[1]["kind"] == DOUBLE_USE
     assert item[1]["data"]["gates"] == ["gate-north", "gate-south"]
@@ -114,10 +114,35 @@ def test_second_release_raises_the_double_use_alarm(psvc, signer) -> None:  # ty
     assert (got.release_count, got.released_gate) == (2, "gate-north")
 
 
+def test_release_of_a_cancelled_pass_raises_an_alarm_naming_the_cancel(psvc, signer) -> None:  # type: ignore[no-untyped-def]
+    gp = issue(psvc, signer)
+    psvc.passes.cancel(gp.pass_id, by="desk1", reason="owner changed plans")
+    with psvc.live.subscribe() as sub:
+        gate_event(psvc, 1, "goods_pass.released", pass_id=gp.pass_id, gate="gate-north",
+                   node="gate", ts=T0 + 1000)        # the gate had not heard of the cancel
+        item = next((i for i in iter(lambda: sub.get(timeout_s=1), None) if i[0] != "gate"), None)
+    assert item is not None and item[0] == "alarm" and item[1]["kind"] == RELEASED_CANCELLED
+    [alarm] = [a for a in psvc.alarms.open() if a.kind == RELEASED_CANCELLED]
+    assert {k: alarm.data[k] for k in ("pass_id", "unit", "gate", "cancelled_by", "reason")} == \
+        {"pass_id": gp.pass_id, "unit": UNIT, "gate": "gate-north", "cancelled_by": "desk1",
+         "reason": "owner changed plans"}
+    assert alarm.node == "gate" and psvc.passes.get(gp.pass_id).state == "cancelled"
+
+
+def test_replayed_release_of_a_cancelled_pass_raises_one_alarm(psvc, signer) -> None:  # type: ignore[no-untyped-def]
+    gp = issue(psvc, signer)
+    psvc.passes.cancel(gp.pass_id, by="desk1", reason="owner changed plans")
+    ev = gate_event(psvc, 1, "goods_pass.released", pass_id=gp.pass_id)
+    with psvc.db.transaction():
+        psvc.passes.on_event(ev)                   # the same event handed over again
+    assert len([a for a in psvc.alarms.open() if a.kind == RELEASED_CANCELLED]) == 1
+
+
 def test_one_release_raises_no_alarm(psvc, signer) -> None:  # type: ignore[no-untyped-def]
     gp = issue(psvc, signer)
     with psvc.live.subscribe() as sub:
         gate_event(psvc, 1, "goods_pass.released", pass_id=gp.pass_id)
+        assert sub.get(timeout_s=1) == ("gate", {"verdict": "gate:b1:1"})   # the verdict only
         assert sub.get(timeout_s=0.05) is None
 
 

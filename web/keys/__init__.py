@@ -39,7 +39,8 @@ class KeyCabinet:
                                     credentials=services.credentials)
         self.loans = KeyLoanStore(services.db, clock=services.clock, register=self.register,
                                   alarms=services.alarms, live=services.live)
-        self.board = CabinetBoard(services.db, register=self.register, clock=services.clock)
+        self.board = CabinetBoard(services.db, register=self.register, clock=services.clock,
+                                  live=services.live)
         services.sync.register(DATASET, snapshot=self.register.snapshot,
                                version=self.register.version)
         services.event_handlers.append(for_kinds(self.loans.on_event, LOAN_EVENT_KINDS))
@@ -48,7 +49,11 @@ class KeyCabinet:
         services.jobs.add("keys.permissions", self.refresh, every_ms=REFRESH_EVERY_MS)
 
     def publish(self) -> bool:
-        """Publish the ``key-permissions`` snapshot; True if handed to the broker."""
+        """Publish the ``key-permissions`` snapshot (after a register change) and announce the
+        change as ``("keys", {"register": version})`` on the live feed (the cabinet board shows
+        the register's slots); True if the snapshot was handed to the broker."""
+        live, version = self._services.live, self.register.version()
+        self._services.db.after_commit(lambda: live.publish("keys", {"register": version}))
         return self._services.sync.publish(DATASET)
 
     def refresh(self, now_ms: int) -> bool:

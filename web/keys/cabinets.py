@@ -9,6 +9,9 @@ on a loan), ``wrong`` (a key that is not its own is in it: ``key.wrong_slot`` un
 kept), ``empty`` (no key of the
 register lives there and none is in it). A slot never reported is shown from the register as
 ``present`` with ``reported`` False.
+
+Each applied event is announced as ``("keys", {"cabinet": id})`` on the live feed once the
+ingest's transaction commits (the board's page then fetches the board again).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..db import Database, register_schema
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..live import LiveFeed
     from ..stores.events import StoredEvent
     from .register import KeyRegister
 
@@ -99,14 +103,16 @@ class Cabinet:
 
 
 class CabinetBoard:
-    """Slot states in ``db`` (opened by the caller); ``register`` gives the slots' keys.
-    The constructor does no I/O."""
+    """Slot states in ``db`` (opened by the caller); ``register`` gives the slots' keys;
+    ``live`` (may be None) is told ``("keys", {"cabinet": id})`` after each applied event
+    commits. The constructor does no I/O."""
 
     def __init__(self, db: Database, *, register: "KeyRegister",
-                 clock: Callable[[], int]) -> None:
+                 clock: Callable[[], int], live: "LiveFeed | None" = None) -> None:
         self._db = db
         self._register = register
         self._clock = clock
+        self._live = live
 
     # -- ingest ---------------------------------------------------------------------------
     def on_event(self, ev: "StoredEvent") -> None:
@@ -143,6 +149,9 @@ class CabinetBoard:
             elif ev.kind == "cabinet.fault_cleared":
                 c.execute("DELETE FROM key_cabinet_faults WHERE cabinet = ? AND since <= ?",
                           (cabinet, ev.ts))
+            live = self._live
+            if live is not None:      # once committed; dropped with the writes if rolled back
+                self._db.after_commit(lambda: live.publish("keys", {"cabinet": cabinet}))
 
     @staticmethod
     def _fault(c: sqlite3.Connection, cabinet: str, d: dict[str, Any], ts: int) -> None:

@@ -12,6 +12,10 @@ and the reports.
 - :meth:`KeyLoanStore.check_overdue` (a console job) raises one ``console.key_overdue`` alarm
   per loan past its due time and cancels desk releases nobody took within
   :data:`RELEASE_STALE_MS`.
+
+A loan the console changed (a desk release recorded or cancelled, an overdue alarm raised) is
+announced as ``("keys", {"loan": id})`` on the live feed once committed, for the cabinet board
+(loans from the cabinet's events are announced by the board itself).
 """
 
 from __future__ import annotations
@@ -100,7 +104,8 @@ class KeyLoanStore:
     :param db: the console database.
     :param clock: UTC ms (console clock: ``created_at``).
     :param register: the key register (loan times, labels).
-    :param alarms: where overdue alarms go; :param live: told about them after the commit.
+    :param alarms: where overdue alarms go; :param live: told about them, and about the loans
+        the console changed (``("keys", {"loan": id})``), after the commit.
     The constructor does no I/O."""
 
     def __init__(self, db: Database, *, clock: Callable[[], int], register: "KeyRegister",
@@ -217,13 +222,15 @@ class KeyLoanStore:
                             (key, cabinet, slot, node, borrower, borrower, operator, id_last4,
                              purpose, cmd_id, self._clock()))
             loan_id = cur.lastrowid or 0
+            self._changed(loan_id)
         return self.get(loan_id)
 
     def cancel(self, loan_id: int) -> None:
         """Cancel a desk release whose key was not taken (e.g. the command was not sent)."""
         with self._db.transaction() as c:
-            c.execute("UPDATE key_loans SET state = 'cancelled' WHERE id = ? AND state = 'released'",
-                      (loan_id,))
+            if c.execute("UPDATE key_loans SET state = 'cancelled' WHERE id = ? AND "
+                         "state = 'released'", (loan_id,)).rowcount:
+                self._changed(loan_id)
 
     # -- the overdue job ------------------------------------------------------------------
     def check_overdue(self, now_ms: int) -> list["Alarm"]:
@@ -253,7 +260,15 @@ class KeyLoanStore:
         if self._live is not None:     # once committed (a caller's transaction included)
             for alarm in raised:
                 self._alarms.announce(alarm, self._live)
+            for alarm in raised:       # the board shows these loans overdue
+                self._changed(int(alarm.data["loan_id"]))
         return raised
+
+    def _changed(self, loan_id: int) -> None:
+        """Announce ``("keys", {"loan": loan_id})`` once the current transaction commits."""
+        live = self._live
+        if live is not None:
+            self._db.after_commit(lambda: live.publish("keys", {"loan": loan_id}))
 
     # -- reads ----------------------------------------------------------------------------
     def get(self, loan_id: int) -> KeyLoan:

@@ -11,14 +11,15 @@ from typing import Any
 from .model import (AUTHORISATIONS, CARRIER_RELATIONS, KINDS, OWNER_RELATIONS, STATES,
                     GoodsPass, PassDraft, PassLine, PassProblems, check_draft)
 from ..handlers import for_kinds
-from .store import (DATASET, DOUBLE_USE, VERDICT_KINDS, GateVerdict, GoodsPassStore,
-                    PassNotCancellable, PassNotFound)
+from .store import (DATASET, DOUBLE_USE, RELEASED_CANCELLED, VERDICT_KINDS, GateVerdict,
+                    GoodsPassStore, PassNotCancellable, PassNotFound)
 from .uploads import LetterScans, ScanRefused
 
 __all__ = ["GoodsPass", "PassDraft", "PassLine", "PassProblems", "check_draft", "KINDS",
            "CARRIER_RELATIONS", "OWNER_RELATIONS", "AUTHORISATIONS", "STATES", "GoodsPassStore",
            "PassNotFound", "PassNotCancellable", "GateVerdict", "DATASET", "DOUBLE_USE",
-           "LetterScans", "ScanRefused", "install", "EXPIRE_EVERY_MS", "SYNC_EVERY_MS"]
+           "RELEASED_CANCELLED", "LetterScans", "ScanRefused", "install", "EXPIRE_EVERY_MS",
+           "SYNC_EVERY_MS"]
 
 #: How often issued passes past their window are marked expired (ms of console clock).
 EXPIRE_EVERY_MS = 60_000

@@ -8,13 +8,18 @@ stored, so a reprint shows the same code.
 Gate verdicts (``goods_pass.released`` / ``denied`` / ``rejected``) arrive through
 :meth:`GoodsPassStore.on_event` inside the ingest's batch transaction. A release moves an
 issued pass to ``released``; a second release of the same pass id (two gates offline, each
-releasing it once) raises the ``console.goods_pass_double_use`` alarm. A release of a pass id
-the console never issued is kept and flagged by the archive report.
+releasing it once) raises the ``console.goods_pass_double_use`` alarm; a release of a pass the
+desk had cancelled (a gate that had not yet received the revocation, e.g. offline) raises
+``console.goods_pass_released_cancelled``. A release of a pass id the console never issued is
+kept and flagged by the archive report.
 
 The revocations snapshot lists the cancelled passes (``revoked``) and the released ones
 (``used``) whose window has not ended more than a day ago; its version rises with each cancel
 and each release (in the same transaction). Cancels are published at once by the page;
 releases by the ``passes.sync`` job (:meth:`GoodsPassStore.publish_if_changed`).
+
+Each newly stored verdict is announced as ``("gate", {"verdict": event_id})`` on the live feed
+once the ingest's transaction commits (the gate board then fetches its verdict rows again).
 """
 
 from __future__ import annotations
@@ -37,8 +42,8 @@ from .days import today
 from .model import DAY_MS, GoodsPass, PassDraft, PassLine, PassProblems
 
 __all__ = ["GoodsPassStore", "PassNotFound", "PassNotCancellable", "GateVerdict",
-           "DOUBLE_USE", "RELEASED", "DENIED", "REJECTED", "VERDICT_KINDS", "DATASET",
-           "REVOKED_RETAIN_MS"]
+           "DOUBLE_USE", "RELEASED_CANCELLED", "RELEASED", "DENIED", "REJECTED", "VERDICT_KINDS",
+           "DATASET", "REVOKED_RETAIN_MS"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,8 @@ REJECTED = "goods_pass.rejected"
 VERDICT_KINDS = (RELEASED, DENIED, REJECTED)
 #: Console alarm: the same pass was released twice (at one gate or two).
 DOUBLE_USE = "console.goods_pass_double_use"
+#: Console alarm: a gate released a pass the desk had cancelled (once per such release).
+RELEASED_CANCELLED = "console.goods_pass_released_cancelled"
 #: A cancelled/released pass stays in the revocations snapshot this long after its window.
 REVOKED_RETAIN_MS = DAY_MS
 
@@ -180,9 +187,10 @@ class GoodsPassStore:
     :param site: the site id written into every token.
     :param clock: UTC ms (the console's).
     :param timezone: the site's IANA zone (the day in a pass id).
-    :param alarms: raises the double-use alarm (an :class:`~web.stores.alarms.AlarmStore`;
+    :param alarms: raises the double-use and released-after-cancel alarms (an :class:`~web.stores.alarms.AlarmStore`;
         None: logged only).
-    :param live: told about that alarm (``("alarm", alarm)``), may be None.
+    :param live: told about that alarm (``("alarm", alarm)``) and about each new verdict
+        (``("gate", {"verdict": event_id})``), after the commit; may be None.
 
     The constructor does no I/O."""
 
@@ -379,7 +387,12 @@ class GoodsPassStore:
                 (event.event_id, event.kind, pass_id, event.node, gate,
                  _short(data.get("reason")), _short(data.get("unit")), items, event.ts,
                  event.received_at))
-            if cur.rowcount == 0 or event.kind != RELEASED or not pass_id:
+            if cur.rowcount == 0:
+                return                             # a replay: nothing new to show
+            live, event_id = self._live, event.event_id
+            if live is not None:                   # once committed, never before
+                self._db.after_commit(lambda: live.publish("gate", {"verdict": event_id}))
+            if event.kind != RELEASED or not pass_id:
                 return
             self._released(c, event, pass_id, gate)
 
@@ -389,8 +402,14 @@ class GoodsPassStore:
             "SELECT event_id, node, gate, ts FROM goods_pass_verdicts "
             "INDEXED BY goods_pass_verdicts_pass WHERE pass_id = ? AND kind = ?",
             (pass_id, RELEASED)).fetchall(), key=lambda x: (x["ts"], x["event_id"]))
-        r = c.execute("SELECT state, unit, released_at FROM goods_passes WHERE pass_id = ?",
-                      (pass_id,)).fetchone()
+        r = c.execute("SELECT state, unit, released_at, cancelled_at, cancelled_by, cancel_reason "
+                      "FROM goods_passes WHERE pass_id = ?", (pass_id,)).fetchone()
+        if r is not None and r["state"] == "cancelled":
+            log.warning("goods pass %s released at %s although cancelled", pass_id, gate)
+            self._alarm(RELEASED_CANCELLED, event, {
+                "pass_id": pass_id, "unit": r["unit"], "gate": gate, "released_at": event.ts,
+                "cancelled_at": r["cancelled_at"], "cancelled_by": r["cancelled_by"],
+                "reason": r["cancel_reason"]})
         if r is not None:
             first = releases[0]
             c.execute("UPDATE goods_passes SET release_count = ?, released_at = ?, "
@@ -407,10 +426,14 @@ class GoodsPassStore:
                 "events": [x["event_id"] for x in releases][:10], "gate": gate}
         log.warning("goods pass %s released %d times (gates %s)", pass_id, len(releases),
                     ", ".join(data["gates"]))
+        self._alarm(DOUBLE_USE, event, data)
+
+    def _alarm(self, kind: str, event: Any, data: dict[str, Any]) -> None:
+        """Raise a console alarm for a gate event (inside the ingest's transaction); shown on
+        the screens once the batch commits."""
         if self._alarms is None:
             return
-        alarm = self._alarms.raise_console(DOUBLE_USE, node=event.node, data=data,
-                                           now=event.received_at)
+        alarm = self._alarms.raise_console(kind, node=event.node, data=data, now=event.received_at)
         if self._live is not None:   # once the ingest's batch has committed, never before
             self._alarms.announce(alarm, self._live)
 

@@ -1,5 +1,7 @@
-// Goods passes: the print buttons, and the gate board's verdict list, refreshed every few
-// seconds with rows the server renders and escapes (nothing here builds markup from data).
+// Goods passes: the print buttons, and the gate board's verdict list, refreshed with rows the
+// server renders and escapes (nothing here builds markup from data) when
+// /live/stream?view=gate says a verdict arrived (live_refresh.js: at most once a second, after
+// each reconnect, every data-fallback-ms; every data-refresh-ms without server-sent events).
 (function () {
   "use strict";
   var buttons = document.querySelectorAll("[data-print]");
@@ -35,9 +37,8 @@
     window.addEventListener("beforeprint", fitCopies);
   }
   var body = document.getElementById("gate-verdicts");
-  if (!body || !window.fetch) { return; }
+  if (!body || !window.fetch || !window.lobbygateLiveRefresh) { return; }
   var url = body.getAttribute("data-verdicts-url");
-  var every = parseInt(body.getAttribute("data-refresh-ms") || "5000", 10);
   var status = document.querySelector("[data-verdicts-status]");
   function setStatus(state) {
     if (!status) { return; }
@@ -45,10 +46,10 @@
     var text = status.getAttribute("data-text-" + state);
     if (text) { status.textContent = text; }
   }
-  function refresh() {
-    fetch(url, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+  function load() {
+    return fetch(url, {credentials: "same-origin", headers: {"Accept": "text/html"}})
       .then(function (resp) {
-        if (!resp.ok) { throw new Error(String(resp.status)); }
+        if (resp.redirected || !resp.ok) { throw new Error(String(resp.status)); }
         return resp.text();
       })
       .then(function (html) {
@@ -64,11 +65,12 @@
           if (id && !known[id]) { rows[k].classList.add("fresh"); }
         }
         body.replaceChildren(t.content);
-        setStatus("live");
-      })
-      .catch(function () { setStatus("reconnecting"); })
-      .then(function () { window.setTimeout(refresh, every); });
+        body.setAttribute("data-updated", String(Date.now()));
+      });
   }
-  window.setTimeout(refresh, every);
-  setStatus("live");
+  window.lobbygateLiveRefresh({
+    streamUrl: body.getAttribute("data-stream-url"), channel: "gate", load: load,
+    fallbackMs: parseInt(body.getAttribute("data-fallback-ms"), 10) || 30000,
+    pollMs: parseInt(body.getAttribute("data-refresh-ms"), 10) || 5000, setStatus: setStatus
+  });
 })();

@@ -1,6 +1,9 @@
 """``/keys/cabinets`` the live picture of every key cabinet: each slot present / out / wrong /
-fault / empty, the cabinet door, the node. ``/keys/cabinets.json`` is what ``keys.js`` polls
-(every few seconds; no inline script under the console's CSP) to update the page in place."""
+fault / empty, the cabinet door, the node. ``keys.js`` (no inline script under the console's
+CSP) listens to ``/live/stream?view=keys`` and, when a cabinet event was applied or a loan or
+the register changed, fetches ``/keys/cabinets.json`` to update the page in place; it also
+fetches every :data:`FALLBACK_MS` (overdue loans become overdue without a message), and every
+:data:`POLL_MS` in a browser without server-sent events."""
 
 from __future__ import annotations
 
@@ -16,12 +19,14 @@ from ..keys.messages import SLOT_STATE_LABELS
 from ..labels import label
 from ..state import console
 
-__all__ = ["bp", "board_json"]
+__all__ = ["bp", "board_json", "POLL_MS", "FALLBACK_MS"]
 
 bp = Blueprint("key_cabinets", __name__)
 _view = roles_required(*PAGE_ROLES["key_cabinets"])
-#: How often the page asks for the board, ms.
+#: How often the page asks for the board without server-sent events, ms.
 POLL_MS = 2000
+#: How often the page asks for the board while it listens to the stream, ms (a fallback).
+FALLBACK_MS = 30_000
 
 
 def _board() -> tuple[list[Cabinet], dict[str, dict[str, Any]]]:
@@ -59,7 +64,8 @@ def board() -> ResponseReturnValue:
     cabinets, loans = _board()
     now = console().clock()
     return render_template("key_cabinets.html", cabinets=cabinets, loans=loans, now=now,
-                           state_labels=SLOT_STATE_LABELS, poll_ms=POLL_MS)
+                           state_labels=SLOT_STATE_LABELS, poll_ms=POLL_MS,
+                           fallback_ms=FALLBACK_MS)
 
 
 @bp.get("/keys/cabinets.json")

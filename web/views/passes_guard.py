@@ -1,6 +1,8 @@
 """``/passes/guard`` (admin, desk, guard): the gate's board — today's valid passes (what may
-go out, with the items to check) and the newest gate verdicts, refreshed every few seconds
-from ``/passes/guard/verdicts`` (server-rendered rows; ``passes.js``)."""
+go out, with the items to check) and the newest gate verdicts. ``passes.js`` listens to
+``/live/stream?view=gate`` and, when a verdict was stored, fetches the rows again from
+``/passes/guard/verdicts`` (server-rendered); also every :data:`FALLBACK_MS`, and every
+:data:`REFRESH_MS` in a browser without server-sent events."""
 
 from __future__ import annotations
 
@@ -14,12 +16,14 @@ from ..passes.days import day_last_minute, day_start, today
 from ..state import console
 from .passes import labels
 
-__all__ = ["bp", "REFRESH_MS", "VERDICT_ROWS"]
+__all__ = ["bp", "REFRESH_MS", "FALLBACK_MS", "VERDICT_ROWS"]
 
 bp = Blueprint("passes_guard", __name__)
 _guard = roles_required(*PAGE_ROLES["passes_guard"])
-#: How often the board asks for new verdicts (ms).
+#: How often the board asks for new verdicts without server-sent events (ms).
 REFRESH_MS = 5_000
+#: How often the board asks for new verdicts while it listens to the stream (ms, a fallback).
+FALLBACK_MS = 30_000
 VERDICT_ROWS = 30
 
 
@@ -36,7 +40,8 @@ def index() -> ResponseReturnValue:
     start, end = _today()
     return render_template("passes/guard.html", passes=st.services.passes.valid_between(start, end),
                            verdicts=st.services.passes.recent_verdicts(limit=VERDICT_ROWS),
-                           refresh_ms=REFRESH_MS, now=st.clock(), **labels())
+                           refresh_ms=REFRESH_MS, fallback_ms=FALLBACK_MS, now=st.clock(),
+                           **labels())
 
 
 @bp.get("/passes/guard/verdicts")

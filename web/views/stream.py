@@ -11,7 +11,13 @@ console shuts down.
 cheap variant: no sync and no rendered rows, only ``patrol`` messages (``{"round": id}`` or
 ``{"tap": event_id}`` when the round engine changed, ``{"alarm": id}`` when a ``patrol.*``
 alarm was raised or acknowledged, ``{"sync": true}`` on each (re)connect), on which the page
-fetches its rounds again."""
+fetches its rounds again. ``view=keys`` (the cabinet board, roles of ``key_cabinets``) and
+``view=gate`` (the gate board's verdicts, roles of ``passes_guard``) are cheap the same way:
+``keys`` messages (``{"cabinet": id}`` after a cabinet event was applied, ``{"loan": id}`` when
+the console changed a loan, ``{"register": version}`` after a register change) and ``gate``
+messages (``{"verdict": event_id}`` after a gate verdict was stored), each with ``{"sync":
+true}`` on (re)connect; the page then fetches its board or verdict rows again. A view's
+stream is refused (403) to a role that may not open its page."""
 
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ from ..security import safe_next
 from ..state import console
 from .dashboard import DASHBOARD_EVENTS
 
-__all__ = ["bp", "sse", "sse_stream"]
+__all__ = ["bp", "sse", "sse_stream", "CHEAP_VIEWS"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("stream", __name__, url_prefix="/live")
@@ -132,6 +138,29 @@ def _patrol_message(channel: str, payload: dict[str, Any]) -> str | None:
     return None
 
 
+#: Turns one live update ``(channel, payload)`` into a stream's SSE text (None: not shown).
+Message = Callable[[str, dict[str, Any]], str | None]
+
+
+def _ids_message(channel: str, fields: tuple[str, ...]) -> Message:
+    """A cheap view's message maker: only ``channel`` updates, only ``fields`` (as short
+    strings), nothing rendered."""
+    def message(ch: str, payload: dict[str, Any]) -> str | None:
+        if ch != channel:
+            return None
+        return sse(channel, {k: str(payload[k])[:200] for k in fields
+                             if payload.get(k) is not None})
+    return message
+
+
+#: The cheap views: ``?view=`` -> (the page whose roles may open it, its message maker).
+CHEAP_VIEWS: dict[str, tuple[str, Message]] = {
+    "patrol": ("patrol_live", _patrol_message),
+    "keys": ("key_cabinets", _ids_message("keys", ("cabinet", "loan", "register"))),
+    "gate": ("passes_guard", _ids_message("gate", ("verdict",))),
+}
+
+
 def _sync(next_url: str) -> str:
     services = console().services
     events = services.events.search(limit=DASHBOARD_EVENTS).items
@@ -146,10 +175,12 @@ def _sync(next_url: str) -> str:
 @roles_required(*PAGE_ROLES["dashboard"])
 def live_stream() -> ResponseReturnValue:
     next_url = safe_next(request.args.get("next"), url_for("dashboard.index"))
-    if request.args.get("view") == "patrol":
-        if not can(g.user.role, "patrol_live"):
+    view = request.args.get("view", "")
+    if view in CHEAP_VIEWS:
+        page, message = CHEAP_VIEWS[view]
+        if not can(g.user.role, page):
             abort(403)
-        return sse_stream(_patrol_message, first=lambda: sse("patrol", {"sync": True}),
-                          poll_s=_POLL_S)
+        return sse_stream(message, first=lambda: sse(view, {"sync": True}), poll_s=_POLL_S,
+                          name=f"{view} live")
     return sse_stream(lambda channel, payload: _message(channel, payload, next_url),
                       first=lambda: _sync(next_url), poll_s=_POLL_S)

@@ -24,7 +24,7 @@ EVENT_KINDS: dict[str, tuple[EventClass, str]] = {
     "cabinet.door": (EventClass.ROUTINE, "a key cabinet's door opened or closed: {cabinet, open, authorised | open_s}"),
     "cabinet.door_held": (EventClass.ALARM, "a key cabinet's door stayed open too long: {cabinet, open_s}"),
     "cabinet.fault": (EventClass.ALARM, "a key cabinet's I/O failed (key-present inputs unreadable or slot/door outputs not driven; once per episode, every output locked, cards refused until cleared): {cabinet, slots (\"all\" or slot numbers), operation (read|write), reason (timeout|crc|exception|modbus|gpio|error), error, exception_code?}"),
-    "cabinet.fault_cleared": (EventClass.ROUTINE, "a key cabinet's I/O works again (outputs locked and inputs read): {cabinet, slots, errors (failed attempts), fault_s}"),
+    "cabinet.fault_cleared": (EventClass.ROUTINE, "a key cabinet's I/O works again (outputs locked and inputs read in fault_clear_reads good cycles in a row): {cabinet, slots, errors (failed attempts), fault_s}"),
     "cabinet.granted": (EventClass.ACCESS, "a registered card opened a key cabinet; exactly the slots of keys its holder may take were released: {cabinet, card, holder, slots, keys, two_person_confirmed, awaiting_second, seconds}"),
     "cabinet.inventory": (EventClass.ACCESS, "power-up presence scan of a key cabinet vs its last known state: {cabinet, present (slots), out (keys), differences [{slot, key, was, now}], first_boot}"),
     "cabinet.locked": (EventClass.ROUTINE, "a key cabinet's door and slots locked again: {cabinet, reason (time|door_closed|fault)}"),

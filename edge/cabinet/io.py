@@ -177,6 +177,9 @@ class ModbusCabinetIO:
         return coils
 
     def open(self) -> list[str]:
+        """Write every coil off (all of them, whatever was written before: also a retry's proof
+        that the module takes writes again)."""
+        self._written = {}
         self.apply(False, frozenset())
         return [f"cabinet slot {s.slot} solenoid (coil {s.lock}): locked" for s in self.slots] + \
             [f"cabinet door (coil {self.door_lock}): locked"]

@@ -9,6 +9,8 @@
     release_s = 30                   # door + slots unlocked after a card, seconds
     readers = [{name = "cabinet-reader", port = "/dev/ttyAMA0"}]   # RDM6300
     slots = [{slot = 1, lock = 12, present = 13}, {slot = 2, lock = 16, present = 19}]
+    fault_retry_s = 1.0              # I/O faulted: retry (lock + read) this often, seconds
+    fault_clear_reads = 3            # good lock + read cycles in a row that end a fault episode
 
     [cabinet.modbus]                 # with io = "modbus"
     kind = "tcp"                     # or "rtu" (port, baud, parity, stop_bits)
@@ -61,6 +63,9 @@ SCHEMA = Section(doc="key cabinet (钥匙委托管理)", keys={
     "poll_s": Key("float", default=0.05, min=0.005, max=10, doc="input polling interval, s"),
     "fault_retry_s": Key("float", default=1.0, min=0.01, max=600,
                          doc="while the I/O is faulted, retry it this often, s"),
+    "fault_clear_reads": Key("int", default=3, min=1, max=1000,
+                             doc="consecutive good I/O cycles (lock + read, fault_retry_s apart) "
+                                 "that end a fault episode; until then cards stay refused"),
     "cache": Key("path", default="key-permissions.json", doc="cached key-permissions snapshot"),
     "state": Key("path", default="cabinet-state.json", doc="last known slot state and loans"),
     "readers": Key("list", default=(), doc="RDM6300 readers: [{name, port, baud?}]"),
@@ -117,7 +122,13 @@ class ModbusModuleSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class CabinetSettings:
-    """One key cabinet (see the module note); times in seconds."""
+    """One key cabinet (see the module note); times in seconds.
+
+    ``fault_retry_s`` (default 1.0 s): while an I/O fault episode is open, lock + read this
+    often. ``fault_clear_reads`` (default 3, at least 1): that many good lock + read cycles in a
+    row end the episode (``cabinet.fault_cleared``); an error among them restarts the count, so
+    the cabinet stays locked for at least ``(fault_clear_reads - 1) * fault_retry_s`` after the
+    I/O answers again."""
 
     id: str = "cabinet"
     io: str = "gpio"
@@ -136,6 +147,7 @@ class CabinetSettings:
     wrong_slot_repeat_s: float = 30.0
     poll_s: float = 0.05
     fault_retry_s: float = 1.0
+    fault_clear_reads: int = 3
     cache: Path = Path("key-permissions.json")
     state: Path = Path("cabinet-state.json")
 
@@ -192,7 +204,8 @@ class CabinetSettings:
         keep = {k: v[k] for k in ("id", "io", "door_lock", "door_contact", "contact_invert",
                                   "present_invert", "active_high", "pull_up", "release_s",
                                   "two_person_window_s", "door_held_s", "wrong_slot_repeat_s",
-                                  "poll_s", "fault_retry_s", "cache", "state")}
+                                  "poll_s", "fault_retry_s", "fault_clear_reads", "cache",
+                                  "state")}
         for name in ("cache", "state"):
             keep[name] = Path(keep[name]) if Path(keep[name]).is_absolute() else base_dir / keep[name]
         return cls(slots=tuple(slots), readers=tuple(readers), modbus=modbus, **keep)

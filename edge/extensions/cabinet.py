@@ -19,8 +19,13 @@ Wiring (all on the node, whether or not the broker is reachable):
 - I/O faults (the Modbus module times out, a bad CRC, an exception response, a GPIO pin that
   fails): ``cabinet.fault`` once per episode, then every output is locked (best effort), the
   session ends (nothing stays released: what cannot be read is unknown), cards are refused
-  (``cabinet.denied`` reason ``io_fault``) and releases fail; the I/O is retried every
-  ``fault_retry_s`` and ``cabinet.fault_cleared`` follows the first good lock + read.
+  (``cabinet.denied`` reason ``io_fault``) and releases fail; the I/O is retried (every output
+  locked, the inputs read) every ``fault_retry_s``. The episode ends (``cabinet.fault_cleared``)
+  only after ``fault_clear_reads`` good cycles in a row: until then the cabinet stays locked and
+  refuses exactly as during the fault, and an error restarts the count (and adds to the
+  episode's ``errors``), so a module that fails every other request is ONE episode, not an alarm
+  per failure with cards let through in between. The inputs read during those cycles reach the
+  machine only when the episode ends.
 
 Settings: :class:`~edge.cabinet.settings.CabinetSettings` (``[cabinet]``).
 """
@@ -66,7 +71,8 @@ class CabinetExtension(Extension):
         factory, or the Modbus module).
     :param monotonic: seconds for the machine's timers (default: ``ctx.monotonic``).
     :param fault_retry_s: while the I/O is faulted, retry it this often, s (default: the
-        settings' ``fault_retry_s``, 1.0).
+        settings' ``fault_retry_s``, 1.0). The episode ends after the settings'
+        ``fault_clear_reads`` (default 3) good retries in a row.
     """
 
     name = "cabinet"
@@ -94,8 +100,12 @@ class CabinetExtension(Extension):
         self._thread: threading.Thread | None = None
         self._io_ok = True
         self._open_error: Exception | None = None
-        #: the I/O fault episode in progress: {since (clock s), errors, slots (None: all)}
+        #: the I/O fault episode in progress: {since (clock s), errors, slots (None: all),
+        #: good (good lock + read cycles in a row since the last error)}
         self._fault: dict[str, Any] | None = None
+        #: while faulted: when the next I/O retry is due (time.monotonic() s)
+        self._retry_at = 0.0
+        self._booted = False           # the first good read has been reconciled (power_up)
         self._counters = Counters(["reads", "granted", "denied", "events", "emit_errors",
                                    "io_errors", "faults", "state_errors", "snapshots_applied",
                                    "snapshots_ignored", "snapshot_errors", "cache_errors"])
@@ -207,7 +217,6 @@ class CabinetExtension(Extension):
     def _run(self) -> None:
         assert self.machine is not None and self._ctx is not None and self.io is not None
         m, io = self.machine, self.io
-        booted = False
         if self._open_error is not None:      # open_outputs failed before the node started
             self._emit(self._fault_began("write", self._open_error))
             self._open_error = None
@@ -215,11 +224,14 @@ class CabinetExtension(Extension):
             with self._cond:
                 if self._stopping:
                     return
+            if self._fault is not None and self._retry_at > time.monotonic():
+                self._between_retries()
+                continue
             events: list[Event] = []
             operation = "write"
             try:
-                if not self._io_ok:
-                    io.open()
+                if not self._io_ok or self._fault is not None:
+                    io.open()           # every output locked (again) before reading
                     self._io_ok = True
                 with self._cond:
                     update, self._new_permissions = self._new_permissions, None
@@ -228,41 +240,10 @@ class CabinetExtension(Extension):
                 operation = "read"
                 door, present = io.read()
                 operation = "write"
-                if self._fault is not None:    # locked and read again: the I/O works
-                    events += self._fault_ended()
-                if not booted:
-                    last, loans = self.store.load()
-                    events += m.power_up(present, door_open=door, last_present=last, loans=loans)
-                    booted = True
-                else:
-                    events += m.door_changed(door)
-                    for slot, here in present.items():
-                        events += m.slot_changed(slot, here)
-                while True:
-                    with self._cond:
-                        if not self._cards:
-                            break
-                        card, at = self._cards.popleft()
-                    decided = m.card(card)
-                    io.apply(m.door_unlocked, m.released_slots)
-                    self.decide_latency.add((time.monotonic() - at) * 1000)
-                    self._counters.incr("granted" if decided[0]["kind"] == "cabinet.granted" else "denied")
-                    events += decided
-                while True:
-                    with self._cond:
-                        if not self._calls:
-                            break
-                        call, done = self._calls.popleft()
-                    try:                        # answered once the outputs are applied
-                        events += call()
-                        io.apply(m.door_unlocked, m.released_slots)
-                    except Exception as exc:
-                        call(exc)               # the caller gets the I/O error
-                        raise
-                    finally:
-                        done.set()
-                events += m.tick()
-                io.apply(m.door_unlocked, m.released_slots)
+                if self._fault is not None:    # locked and read again: one good cycle
+                    events += self._fault_good_cycle()
+                if self._fault is None:        # (no longer) faulted: the machine runs
+                    self._serve(events, door, present)
             except Exception as exc:  # noqa: BLE001 - I/O faults: logged, counted, retried
                 self._counters.incr("io_errors")
                 self._io_ok = False
@@ -271,9 +252,11 @@ class CabinetExtension(Extension):
                     events += m.io_fault()
                     events += self._fault_began(operation, exc)
                     self._lock_quietly(io)     # later retries lock first (io.open)
-                else:
+                else:                  # still faulted, or a relapse while recovering
                     self._fault["errors"] += 1
+                    self._fault["good"] = 0
             if self._fault is not None:
+                self._retry_at = time.monotonic() + max(self.settings.poll_s, self.fault_retry_s)
                 events += self._refuse_while_faulted()
             if events:                 # state first: what is published is never newer than it
                 self._save()
@@ -281,11 +264,58 @@ class CabinetExtension(Extension):
             with self._cond:
                 if self._stopping:
                     return
-                if not self._cards and not self._calls and self._new_permissions is None:
-                    wait_s = self.settings.poll_s
-                    if self._fault is not None:
-                        wait_s = max(wait_s, self.fault_retry_s)
-                    self._cond.wait(wait_s)
+                if self._fault is None and not self._cards and not self._calls \
+                        and self._new_permissions is None:
+                    self._cond.wait(self.settings.poll_s)
+
+    def _serve(self, events: list[Event], door: bool, present: dict[int, bool]) -> None:
+        """One cycle of the machine on a good read: inputs, cards, desk releases, timers, each
+        followed by its outputs; appends to ``events`` as it goes (raises on an I/O error)."""
+        assert self.machine is not None and self.io is not None
+        m, io = self.machine, self.io
+        if not self._booted:
+            last, loans = self.store.load()
+            events += m.power_up(present, door_open=door, last_present=last, loans=loans)
+            self._booted = True
+        else:
+            events += m.door_changed(door)
+            for slot, here in present.items():
+                events += m.slot_changed(slot, here)
+        while True:
+            with self._cond:
+                if not self._cards:
+                    break
+                card, at = self._cards.popleft()
+            decided = m.card(card)
+            io.apply(m.door_unlocked, m.released_slots)
+            self.decide_latency.add((time.monotonic() - at) * 1000)
+            self._counters.incr("granted" if decided[0]["kind"] == "cabinet.granted" else "denied")
+            events += decided
+        while True:
+            with self._cond:
+                if not self._calls:
+                    break
+                call, done = self._calls.popleft()
+            try:                        # answered once the outputs are applied
+                events += call()
+                io.apply(m.door_unlocked, m.released_slots)
+            except Exception as exc:
+                call(exc)               # the caller gets the I/O error
+                raise
+            finally:
+                done.set()
+        events += m.tick()
+        io.apply(m.door_unlocked, m.released_slots)
+
+    def _between_retries(self) -> None:
+        """While faulted, until the next retry is due: refuse cards and releases at once (they
+        never start an I/O cycle, so they cannot hurry the episode's end), touch no wire."""
+        events = self._refuse_while_faulted()
+        if events:
+            self._emit(events)
+        with self._cond:
+            if not self._stopping and not self._cards and not self._calls:
+                self._cond.wait(max(0.0, self._retry_at - time.monotonic()))
 
     # -- I/O fault episodes (worker thread) ------------------------------------------------------
 
@@ -299,7 +329,7 @@ class CabinetExtension(Extension):
         operation (read|write), reason, error, exception_code?}."""
         assert self.machine is not None
         slots = getattr(exc, "slots", None)
-        self._fault = {"since": self.machine.clock(), "errors": 1, "slots": slots}
+        self._fault = {"since": self.machine.clock(), "errors": 1, "slots": slots, "good": 0}
         self._counters.incr("faults")
         data: dict[str, Any] = {"cabinet": self.settings.id,
                                 "slots": "all" if slots is None else list(slots),
@@ -308,6 +338,15 @@ class CabinetExtension(Extension):
         if getattr(exc, "exception_code", None) is not None:
             data["exception_code"] = exc.exception_code  # type: ignore[attr-defined]
         return [{"kind": "cabinet.fault", "data": data}]
+
+    def _fault_good_cycle(self) -> list[Event]:
+        """A good lock + read during the episode: the episode ends after ``fault_clear_reads``
+        of them in a row."""
+        assert self._fault is not None
+        self._fault["good"] += 1
+        if self._fault["good"] < self.settings.fault_clear_reads:
+            return []
+        return self._fault_ended()
 
     def _fault_ended(self) -> list[Event]:
         """End the episode: ``cabinet.fault_cleared`` {cabinet, slots, errors, fault_s}."""

@@ -37,3 +37,13 @@ def test_modbus_io_needs_its_module_table(tmp_path):
 
 def test_cabinet_is_a_nested_section_of_the_node_config():
     assert "cabinet" in NESTED_SECTIONS
+
+
+def test_fault_clear_reads_defaults_to_3(tmp_path):
+    assert CabinetSettings.from_mapping(GOOD, base_dir=tmp_path).fault_clear_reads == 3
+
+
+def test_fault_clear_reads_0_is_a_config_error_naming_the_setting(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        CabinetSettings.from_mapping({**GOOD, "fault_clear_reads": 0}, base_dir=tmp_path)
+    assert any(e.startswith("cabinet.fault_clear_reads:") and ">= 1" in e for e in err.value.errors)

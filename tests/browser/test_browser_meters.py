@@ -148,3 +148,32 @@ def test_admin_registers_imports_and_sets_thresholds(console_server, new_page, t
     page.wait_for_selector(".flash-success")
     shot(page, tmp_path, "meters-settings")
     assert services.meters.rules.get().leak_hours == 4
+
+
+def test_admin_sets_the_statement_tolerance_and_gap_threshold(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    services = console_server.services
+    period = seed(services)
+    base = console_server.url
+    page = new_page(DESKTOP)
+    login(page, base, "admin1")
+    page.goto(base + "/meters/settings")
+    page.fill("input[name=estimate_tolerance_minutes]", "90")
+    page.fill("input[name=gap_minutes]", "45")
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_selector("[data-form-errors]")
+    assert "10080" in page.locator(".field.has-error:has(input[name=gap_minutes])").inner_text()
+    assert page.locator(".field.has-error").count() == 1
+    shot(page, tmp_path, "meters-settings-refused")
+    assert services.meters.rules.get().gap_minutes == 120
+    page.fill("input[name=gap_minutes]", "240")
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_selector(".flash-success")
+    assert page.input_value("input[name=estimate_tolerance_minutes]") == "90"
+    assert page.input_value("input[name=gap_minutes]") == "240"
+    shot(page, tmp_path, "meters-settings-marks")
+    rules = services.meters.rules.get()
+    assert (rules.estimate_tolerance_minutes, rules.gap_minutes) == (90, 240)
+    page.goto(base + f"/meters/statements?period={period.name}")
+    notes = page.locator(".statement-notes").inner_text()
+    assert "90 分钟" in notes and "240 分钟" in notes
+    shot(page, tmp_path, "meters-statement-marks")

@@ -13,7 +13,7 @@ from web.units import parse_unit
 from console_client import PASSWORD, FakeClock as Clock, csrf_token as csrf, login as log_in
 
 __all__ = ["H", "PASSWORD", "T0", "Clock", "csrf", "login", "meter_event", "total", "add_unit",
-           "add_meter", "fill_hourly"]
+           "add_meter", "fill_hourly", "settings_form", "save_settings"]
 
 H = 3_600_000
 #: 2026-01-03 00:00 Asia/Shanghai (a statement day), UTC ms.
@@ -69,3 +69,21 @@ def fill_hourly(svc: Any, meter: str, start: int, hours: int, first: float, per_
         v = first + i * per_hour
         total(svc, meter, round(v, 4), start + i * H, reason="hour", **kw)
     return v
+
+
+#: Every field of the meter settings form at its default.
+SETTINGS_DEFAULTS = {"statement_day": "3", "estimate_tolerance_minutes": "60",
+                     "gap_minutes": "120", "leak_hours": "6", "leak_min_m3": "0.001",
+                     "vacant_window_h": "24", "vacant_min_kwh": "0.5", "vacant_min_m3": "0.02",
+                     "offline_minutes": "30"}
+
+
+def settings_form(client: Any, **values: Any) -> dict[str, Any]:
+    """The settings form's fields at their defaults, but ``values``, with a CSRF token."""
+    return {"csrf_token": csrf(client, "/meters/settings"), **SETTINGS_DEFAULTS,
+            **{k: str(v) for k, v in values.items()}}
+
+
+def save_settings(client: Any, **values: Any) -> Any:
+    """POST the settings form (see :func:`settings_form`); the response."""
+    return client.post("/meters/settings", data=settings_form(client, **values))

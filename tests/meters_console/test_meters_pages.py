@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from mc_helpers import H, T0, add_meter, add_unit, csrf, fill_hourly, login, total
+from mc_helpers import H, T0, add_meter, add_unit, csrf, fill_hourly, login, save_settings, total
 
 
 def _audit(svc, action):  # type: ignore[no-untyped-def]
@@ -167,10 +167,7 @@ def test_statement_page_marks_estimated_rows(svc, client, clock) -> None:
 
 def test_admin_changes_the_statement_day_and_it_is_audited(svc, client) -> None:
     login(client, "admin1")
-    form = {"csrf_token": csrf(client, "/meters/settings"), "statement_day": "1",
-            "leak_hours": "6", "leak_min_m3": "0.001", "vacant_window_h": "24",
-            "vacant_min_kwh": "0.5", "vacant_min_m3": "0.02", "offline_minutes": "45"}
-    assert client.post("/meters/settings", data=form).status_code == 303
+    assert save_settings(client, statement_day=1, offline_minutes=45).status_code == 303
     assert svc.meters.rules.get().statement_day == 1
     assert svc.meters.period("2026-01").start_local.day == 1
     (entry,) = _audit(svc, "meter.settings")
@@ -179,10 +176,7 @@ def test_admin_changes_the_statement_day_and_it_is_audited(svc, client) -> None:
 
 def test_settings_out_of_range_are_refused(svc, client) -> None:
     login(client, "admin1")
-    form = {"csrf_token": csrf(client, "/meters/settings"), "statement_day": "31",
-            "leak_hours": "6", "leak_min_m3": "0.001", "vacant_window_h": "24",
-            "vacant_min_kwh": "0.5", "vacant_min_m3": "0.02", "offline_minutes": "30"}
-    assert client.post("/meters/settings", data=form).status_code == 400
+    assert save_settings(client, statement_day=31).status_code == 400
     assert svc.meters.rules.get().statement_day == 3
 
 

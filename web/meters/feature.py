@@ -10,7 +10,6 @@ from .periods import Period, period_named, period_of
 from .readings import ReadingStore
 from .registry import MeterRegistry
 from .rules import MeterRules, RulesStore
-from .usage import HOUR_MS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..db import Database
@@ -28,21 +27,20 @@ class MeterFeature:
     """``registry``, ``readings``, ``rules``, ``ingest`` (handlers), ``watch`` (the anomaly job).
 
     :param timezone: the site's zone (billing periods start at local midnight).
-    :param tolerance_ms: / :param gap_ms: see :class:`~web.meters.readings.ReadingStore`
-        (defaults 1 h / 2 h).
-    :param rules: default thresholds until an admin saves others (:class:`MeterRules`).
+    :param rules: default rules until an admin saves others (:class:`MeterRules`: statement
+        day, the statement's estimate tolerance and gap threshold, anomaly thresholds); the
+        readings journal asks for the rules in force on each statement or usage.
 
     The constructor does no I/O."""
 
     def __init__(self, db: "Database", *, clock: Callable[[], int], units: "UnitStore",
                  alarms: "AlarmStore", live: "LiveFeed | None" = None,
-                 timezone: str = "Asia/Shanghai", tolerance_ms: int = HOUR_MS,
-                 gap_ms: int = 2 * HOUR_MS, rules: MeterRules | None = None) -> None:
+                 timezone: str = "Asia/Shanghai", rules: MeterRules | None = None) -> None:
         self.timezone = timezone
         self.clock = clock
         self.registry = MeterRegistry(db, clock=clock)
-        self.readings = ReadingStore(db, clock=clock, tolerance_ms=tolerance_ms, gap_ms=gap_ms)
         self.rules = RulesStore(db, clock=clock, defaults=rules)
+        self.readings = ReadingStore(db, clock=clock, thresholds=self.rules.marks)
         self.ingest = MeterIngest(readings=self.readings, registry=self.registry, alarms=alarms,
                                   live=live)
         self.watch = MeterWatch(db, registry=self.registry, readings=self.readings, units=units,

@@ -21,7 +21,8 @@ from typing import Any, Callable, Mapping, Sequence
 from ..db import Database, register_schema
 from .usage import HOUR_MS, Boundary, Gap, Reading, Usage, boundary_value, period_usage
 
-__all__ = ["ReadingStore", "StoredReading", "MeterState", "INDEXED_GAP_MS", "AddResult"]
+__all__ = ["ReadingStore", "StoredReading", "MeterState", "INDEXED_GAP_MS", "AddResult",
+           "MarkThresholds"]
 
 #: Gaps longer than this are indexed; the gap threshold of a statement must be longer (ms).
 INDEXED_GAP_MS = HOUR_MS
@@ -112,6 +113,24 @@ class AddResult:
     late: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class MarkThresholds:
+    """When a statement marks a value: ``tolerance_ms``, a boundary value read farther than
+    this from the boundary is *estimated* (default 1 h: the nodes journal a total at every
+    hour, must be >= 0); ``gap_ms``, no reading for longer than this is a *gap* (default 2 h;
+    must exceed :data:`INDEXED_GAP_MS`, as only gaps longer than that are indexed).
+    ``ValueError`` when out of range."""
+
+    tolerance_ms: int = HOUR_MS
+    gap_ms: int = 2 * HOUR_MS
+
+    def __post_init__(self) -> None:
+        if self.gap_ms <= INDEXED_GAP_MS:
+            raise ValueError(f"gap_ms must be > {INDEXED_GAP_MS}")
+        if self.tolerance_ms < 0:
+            raise ValueError("tolerance_ms must be >= 0")
+
+
 _RCOLS = "meter_id, register, ts, value, segment, gap_before_ms, reason, node, received_at"
 
 
@@ -123,24 +142,29 @@ def _reading(r: sqlite3.Row) -> StoredReading:
 class ReadingStore:
     """The readings journal, meter states and live values.
 
-    :param tolerance_ms: a boundary value read farther than this from the boundary is
-        *estimated* (default 1 h: the nodes journal a total at every hour).
-    :param gap_ms: no reading for longer than this is a *gap* (default 2 h; must exceed
-        :data:`INDEXED_GAP_MS`).
+    :param thresholds: the :class:`MarkThresholds` in force (estimate tolerance, gap
+        threshold), asked once per :meth:`usage`, :meth:`boundary` or :meth:`series` call so
+        an admin's change applies from the next call on; default the fixed 1 h / 2 h.
     :param clock: UTC ms (a period still running is cut at "now").
 
     The constructor does no I/O."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], int], tolerance_ms: int = HOUR_MS,
-                 gap_ms: int = 2 * HOUR_MS) -> None:
-        if gap_ms <= INDEXED_GAP_MS:
-            raise ValueError(f"gap_ms must be > {INDEXED_GAP_MS}")
-        if tolerance_ms < 0:
-            raise ValueError("tolerance_ms must be >= 0")
+    def __init__(self, db: Database, *, clock: Callable[[], int],
+                 thresholds: Callable[[], MarkThresholds] | None = None) -> None:
         self._db = db
         self._clock = clock
-        self.tolerance_ms = tolerance_ms
-        self.gap_ms = gap_ms
+        fixed = MarkThresholds()
+        self.thresholds: Callable[[], MarkThresholds] = thresholds or (lambda: fixed)
+
+    @property
+    def tolerance_ms(self) -> int:
+        """The estimate tolerance in force (ms)."""
+        return self.thresholds().tolerance_ms
+
+    @property
+    def gap_ms(self) -> int:
+        """The gap threshold in force (ms)."""
+        return self.thresholds().gap_ms
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -295,12 +319,15 @@ class ReadingStore:
         r = c.execute(sql, (*key, at)).fetchone()
         return Reading(r[0], r[1], r[2]) if r else None
 
-    def boundary(self, meter_id: str, register: str, at: int) -> Boundary:
-        """The counter at ``at`` (see :func:`web.meters.usage.boundary_value`)."""
+    def boundary(self, meter_id: str, register: str, at: int, *,
+                 thresholds: MarkThresholds | None = None) -> Boundary:
+        """The counter at ``at`` (see :func:`web.meters.usage.boundary_value`); ``thresholds``
+        default the ones in force."""
         c = self._db.conn()
         key = (meter_id, register)
+        tolerance = (thresholds or self.thresholds()).tolerance_ms
         return boundary_value(self._side(c, key, at, True), self._side(c, key, at, False), at,
-                              tolerance_ms=self.tolerance_ms)
+                              tolerance_ms=tolerance)
 
     def _spans(self, key: tuple[str, str], b0: Boundary, b1: Boundary) -> dict[int, tuple[float, float]]:
         if (b0.segment_out is None or b1.segment_in is None
@@ -312,7 +339,7 @@ class ReadingStore:
             (*key, b0.ts, b1.ts, b0.segment_out, b1.segment_in)).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    def _gaps(self, key: tuple[str, str], start: int, gap_end: int) -> list[Gap]:
+    def _gaps(self, key: tuple[str, str], start: int, gap_end: int, gap_ms: int) -> list[Gap]:
         c = self._db.conn()
         after = self._side(c, key, gap_end, False)
         upper = after.ts if after is not None else gap_end
@@ -320,24 +347,27 @@ class ReadingStore:
             "SELECT ts, gap_before_ms FROM meter_readings INDEXED BY meter_readings_gaps "
             f"WHERE meter_id = ? AND register = ? AND gap_before_ms > {INDEXED_GAP_MS} "
             "AND gap_before_ms > ? AND ts > ? AND ts <= ? ORDER BY ts",
-            (*key, self.gap_ms, start, upper)).fetchall()
+            (*key, gap_ms, start, upper)).fetchall()
         gaps = [Gap(ts - gap, ts) for ts, gap in rows if ts - gap < gap_end]
         if after is None:
             last = self._side(c, key, gap_end, True)
-            if last is not None and gap_end - last.ts > self.gap_ms:
+            if last is not None and gap_end - last.ts > gap_ms:
                 gaps.append(Gap(last.ts, gap_end))
         return gaps
 
     def usage(self, meter_id: str, register: str, start: int, end: int, *,
-              now: int | None = None, with_gaps: bool = True) -> Usage:
+              now: int | None = None, with_gaps: bool = True,
+              thresholds: MarkThresholds | None = None) -> Usage:
         """Consumption over ``[start, end)`` (a period still running is cut at ``now``,
-        default the clock)."""
+        default the clock); ``thresholds`` default the ones in force (a statement passes the
+        same ones for every row)."""
         now = self._clock() if now is None else now
+        th = thresholds or self.thresholds()
         end_at = min(end, max(now, start))
         key = (meter_id, register)
-        b0 = self.boundary(meter_id, register, start)
-        b1 = self.boundary(meter_id, register, end_at)
-        gaps = self._gaps(key, start, end_at) if with_gaps else []
+        b0 = self.boundary(meter_id, register, start, thresholds=th)
+        b1 = self.boundary(meter_id, register, end_at, thresholds=th)
+        gaps = self._gaps(key, start, end_at, th.gap_ms) if with_gaps else []
         return period_usage(b0, b1, self._spans(key, b0, b1), gaps)
 
     def series(self, meter_id: str, register: str, cuts: Sequence[int], *,
@@ -349,6 +379,7 @@ class ReadingStore:
         now = self._clock() if now is None else now
         if len(cuts) < 2:
             return []
+        tolerance = self.thresholds().tolerance_ms
         c = self._db.conn()
         key = (meter_id, register)
         first, last = cuts[0], min(cuts[-1], max(now, cuts[0]))
@@ -363,7 +394,7 @@ class ReadingStore:
         def at(t: int) -> Boundary:
             i, j = bisect_right(times, t), bisect_left(times, t)
             return boundary_value(rs[i - 1] if i else None, rs[j] if j < len(rs) else None, t,
-                                  tolerance_ms=self.tolerance_ms)
+                                  tolerance_ms=tolerance)
 
         out: list[Usage] = []
         for a, b in zip(cuts, cuts[1:]):

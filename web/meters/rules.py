@@ -1,4 +1,5 @@
-"""The meters' adjustable rules: the statement day and the anomaly thresholds.
+"""The meters' adjustable rules: the statement day, the statement's estimate tolerance and gap
+threshold, and the anomaly thresholds.
 
 Defaults are the constructor arguments of :class:`MeterRules`; an admin changes them on the
 meter settings page (stored as one JSON row in ``meter_settings``, audited by the page).
@@ -12,6 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Callable, Mapping
 
 from ..db import Database, register_schema
+from .readings import INDEXED_GAP_MS, MarkThresholds
 
 __all__ = ["MeterRules", "RulesStore", "RULE_LIMITS"]
 
@@ -33,7 +35,11 @@ class MeterRules:
     counts as flow (m³, default 0.001 = 1 litre); ``vacant_window_h``: look-back for use in a
     vacant unit (hours, default 24); ``vacant_min_kwh`` / ``vacant_min_m3``: more than this in
     the window raises the vacant-unit alarm (default 0.5 kWh / 0.02 m³); ``offline_minutes``:
-    a meter offline longer than this raises an alarm (default 30)."""
+    a meter offline longer than this raises an alarm (default 30);
+    ``estimate_tolerance_minutes``: a statement's boundary value with no reading within this
+    many minutes of the boundary is marked *estimated* (1..720, default 60);
+    ``gap_minutes``: more than this many minutes without a reading is marked a *gap* (longer
+    than :data:`~web.meters.readings.INDEXED_GAP_MS`, at most 7 days; default 120)."""
 
     statement_day: int = 3
     leak_hours: int = 6
@@ -42,6 +48,8 @@ class MeterRules:
     vacant_min_kwh: float = 0.5
     vacant_min_m3: float = 0.02
     offline_minutes: int = 30
+    estimate_tolerance_minutes: int = 60
+    gap_minutes: int = 120
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -56,12 +64,20 @@ class MeterRules:
                 out[name] = f"must be {lo}..{hi}, got {v}"
         return out
 
+    @property
+    def marks(self) -> MarkThresholds:
+        """The statement's estimate tolerance and gap threshold, in ms."""
+        return MarkThresholds(tolerance_ms=self.estimate_tolerance_minutes * 60_000,
+                              gap_ms=self.gap_minutes * 60_000)
+
 
 #: Allowed range of each rule (inclusive).
 RULE_LIMITS: Mapping[str, tuple[float, float]] = {
     "statement_day": (1, 28), "leak_hours": (1, 72), "leak_min_m3": (0.0001, 10.0),
     "vacant_window_h": (1, 24 * 31), "vacant_min_kwh": (0.0, 10_000.0),
-    "vacant_min_m3": (0.0, 10_000.0), "offline_minutes": (1, 7 * 24 * 60)}
+    "vacant_min_m3": (0.0, 10_000.0), "offline_minutes": (1, 7 * 24 * 60),
+    "estimate_tolerance_minutes": (1, 12 * 60),
+    "gap_minutes": (INDEXED_GAP_MS // 60_000 + 1, 7 * 24 * 60)}
 
 
 class RulesStore:
@@ -92,6 +108,10 @@ class RulesStore:
         with self._lock:
             self._cached = rules
         return rules
+
+    def marks(self) -> MarkThresholds:
+        """The statement's estimate tolerance and gap threshold in force (ms)."""
+        return self.get().marks
 
     def save(self, rules: MeterRules, *, by: str) -> MeterRules:
         with self._db.transaction() as c:

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Sequence
 
 from .model import UNIT_OF_KIND, Meter
 from .periods import Period
-from .readings import ReadingStore
+from .readings import MarkThresholds, ReadingStore
 from .registry import MeterRegistry
 from .usage import Usage
 
@@ -49,12 +49,14 @@ class StatementRow:
 
 @dataclass(frozen=True)
 class Statement:
-    """A period's rows (by unit, then kind, then meter) and totals by kind."""
+    """A period's rows (by unit, then kind, then meter) and totals by kind; ``thresholds``:
+    the estimate tolerance and gap threshold every row was marked with."""
 
     period: Period
     rows: tuple[StatementRow, ...]
     computed_at: int
     partial: bool  # the period has not ended yet
+    thresholds: MarkThresholds = MarkThresholds()
 
     def totals(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -82,13 +84,15 @@ class Statement:
 def build_statement(period: Period, *, registry: MeterRegistry, readings: ReadingStore,
                     vacant_units: set[str] | frozenset[str] = frozenset(), now: int,
                     units: Sequence[str] | None = None) -> Statement:
-    """The statement of ``period`` for every registered meter (or only those of ``units``)."""
+    """The statement of ``period`` for every registered meter (or only those of ``units``),
+    every row marked with the thresholds in force when it starts."""
     meters = list(registry) if units is None else [m for u in units for m in registry.of_unit(u)]
+    th = readings.thresholds()
     rows = tuple(StatementRow(m, readings.usage(m.meter_id, m.billed_register, period.start,
-                                                period.end, now=now),
+                                                period.end, now=now, thresholds=th),
                               m.unit in vacant_units)
                  for m in meters)
-    return Statement(period, rows, now, partial=now < period.end)
+    return Statement(period, rows, now, partial=now < period.end, thresholds=th)
 
 
 CSV_COLUMNS = ("period", "period_start", "period_end", "unit", "meter", "kind", "register",

@@ -1,12 +1,15 @@
 """``/meters`` (admin edits, desk reads): the meter registry (远程抄表) with CSV import and
 export, each unit's meters (latest readings, a consumption chart, history), monthly statements
-(printable, CSV) and the anomaly thresholds (admin).  Every change is audit-logged."""
+(printable, CSV) and the settings (admin: statement day, the statement's estimate tolerance and
+gap threshold, anomaly thresholds).  Every change is audit-logged."""
 
 from __future__ import annotations
 
 import csv
 import zoneinfo
+from dataclasses import asdict, fields
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -20,6 +23,7 @@ from ..meters.csv_io import COLUMNS, export_rows, parse_csv
 from ..meters.messages import FIELD_LABELS, KIND_LABELS, problem_text
 from ..meters.model import KINDS, KNOWN_MAPS, UNIT_OF_KIND
 from ..meters.periods import PERIOD_RE
+from ..meters.rules import RULE_LIMITS
 from ..state import console
 from .access_forms import ImportForm
 from .audit_trail import record_action as _record
@@ -219,22 +223,23 @@ def settings() -> ResponseReturnValue:
     store = _feature().rules
     current = store.get()
     if request.method == "GET":
-        form = RulesForm(data=current.__dict__)
-        return render_template("meters/settings.html", form=form, defaults=store.defaults)
+        form = RulesForm(data=asdict(current))
+        return _settings_page(form, store.defaults)
     form = RulesForm()
     if not form.validate_on_submit():
-        return render_template("meters/settings.html", form=form, defaults=store.defaults), 400
-    rules = MeterRules(statement_day=form.statement_day.data, leak_hours=form.leak_hours.data,
-                       leak_min_m3=float(form.leak_min_m3.data),
-                       vacant_window_h=form.vacant_window_h.data,
-                       vacant_min_kwh=float(form.vacant_min_kwh.data),
-                       vacant_min_m3=float(form.vacant_min_m3.data),
-                       offline_minutes=form.offline_minutes.data)
+        return _settings_page(form, store.defaults, 400)
+    values = {f.name: getattr(form, f.name).data for f in fields(MeterRules)}
+    rules = MeterRules(**{k: float(v) if isinstance(v, Decimal) else v for k, v in values.items()})
     store.save(rules, by=g.user.username)
-    changed = {k: v for k, v in rules.__dict__.items() if getattr(current, k) != v}
+    changed = {k: v for k, v in asdict(rules).items() if getattr(current, k) != v}
     _record(SETTINGS, "meters", " ".join(f"{k}={v}" for k, v in changed.items()) or "unchanged")
     flash(_("Meter settings saved."), "success")
     return redirect(url_for("meters.settings"), code=303)
+
+
+def _settings_page(form: RulesForm, defaults: MeterRules, status: int = 200) -> ResponseReturnValue:
+    return render_template("meters/settings.html", form=form, defaults=defaults,
+                           limits=RULE_LIMITS), status
 
 
 from . import meters_reports  # noqa: E402,F401  (the unit page and statements on this blueprint)

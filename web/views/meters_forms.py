@@ -10,9 +10,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from ..meters.messages import KIND_LABELS
 from ..meters.model import KINDS
+from ..meters.readings import INDEXED_GAP_MS
 from ..meters.rules import RULE_LIMITS
 
-__all__ = ["MeterForm", "RulesForm"]
+__all__ = ["MeterForm", "RulesForm", "WholeField"]
 
 
 def _kind_choices() -> list[SelectChoice]:
@@ -46,18 +47,50 @@ def _req() -> InputRequired:
     return InputRequired(message=_l("Required."))
 
 
+class WholeField(IntegerField):
+    """An integer field whose "not a number" error is translated; left blank, its data is None
+    (``InputRequired`` says so)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist and not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Enter a whole number.")) from None
+
+
+def _tolerance_range() -> NumberRange:
+    lo, hi = RULE_LIMITS["estimate_tolerance_minutes"]
+    return NumberRange(min=lo, max=hi, message=_l(
+        "From %(min)s to %(max)s minutes (%(hours)s hours).", min=lo, max=hi, hours=hi // 60))
+
+
+def _gap_range() -> NumberRange:
+    lo, hi = RULE_LIMITS["gap_minutes"]
+    return NumberRange(min=lo, max=hi, message=_l(
+        "Longer than %(floor)s minutes and at most %(max)s minutes (%(days)s days).",
+        floor=INDEXED_GAP_MS // 60_000, max=hi, days=hi // (24 * 60)))
+
+
 class RulesForm(FlaskForm):
-    statement_day = IntegerField(_l("Statement day of the month"),
-                                 validators=[_req(), _range("statement_day")])
-    leak_hours = IntegerField(_l("Leak: hours of continuous flow"),
-                              validators=[_req(), _range("leak_hours")])
+    statement_day = WholeField(_l("Statement day of the month"),
+                               validators=[_req(), _range("statement_day")])
+    estimate_tolerance_minutes = WholeField(
+        _l("Statement: estimated without a reading within (minutes)"),
+        validators=[_req(), _tolerance_range()])
+    gap_minutes = WholeField(_l("Statement: a gap after (minutes) without a reading"),
+                             validators=[_req(), _gap_range()])
+    leak_hours = WholeField(_l("Leak: hours of continuous flow"),
+                            validators=[_req(), _range("leak_hours")])
     leak_min_m3 = DecimalField(_l("Leak: least flow per hour (m³)"), places=4,
                                validators=[_req(), _range("leak_min_m3")])
-    vacant_window_h = IntegerField(_l("Vacant unit: look-back (hours)"),
-                                   validators=[_req(), _range("vacant_window_h")])
+    vacant_window_h = WholeField(_l("Vacant unit: look-back (hours)"),
+                                 validators=[_req(), _range("vacant_window_h")])
     vacant_min_kwh = DecimalField(_l("Vacant unit: electricity above (kWh)"), places=3,
                                   validators=[_req(), _range("vacant_min_kwh")])
     vacant_min_m3 = DecimalField(_l("Vacant unit: water above (m³)"), places=3,
                                  validators=[_req(), _range("vacant_min_m3")])
-    offline_minutes = IntegerField(_l("Meter offline longer than (minutes)"),
-                                   validators=[_req(), _range("offline_minutes")])
+    offline_minutes = WholeField(_l("Meter offline longer than (minutes)"),
+                                 validators=[_req(), _range("offline_minutes")])

@@ -80,6 +80,7 @@ def unit(code: str) -> ResponseReturnValue:
                            period=period, prev_period=prev_period,
                            next_period=next_period if next_period.start <= now else None,
                            history=history, history_more=len(history) == HISTORY_PAGE,
+                           gap_ms=f.readings.gap_ms,
                            kinds={m.meter_id: m.kind for m in meters},
                            kind_labels=KIND_LABELS, units_of=UNIT_OF_KIND, marks=MARK_LABELS,
                            sources=SOURCE_LABELS, local=_local)

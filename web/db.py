@@ -176,6 +176,17 @@ class Database:
             self._conns[threading.get_ident()] = (threading.current_thread(), c)
             return c
 
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate the WAL to zero bytes
+        (``wal_checkpoint(TRUNCATE)``), so rows overwritten or deleted since (with
+        ``secure_delete``) no longer sit in either file. Waits up to the busy timeout for
+        readers; False if one still held an old snapshot (the WAL is then left as it was and
+        the next checkpoint finishes the job). Not inside :meth:`transaction`."""
+        if self.in_transaction():
+            raise StoreError("checkpoint inside a transaction")
+        busy = self.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        return not busy
+
     def in_transaction(self) -> bool:
         """True while this thread is inside :meth:`transaction`."""
         return getattr(self._local, "depth", 0) > 0

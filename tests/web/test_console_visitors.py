@@ -337,6 +337,20 @@ def test_anonymisation_blanks_old_visits_and_writes_the_result_to_the_audit_log(
     assert entry.user == "system" and entry.detail.startswith("1 visit(s) older than 180 days")
 
 
+def test_anonymised_names_and_plates_are_nowhere_in_the_database_files(services, clock,
+                                                                      config) -> None:
+    name, plate = "欧阳知秋", "沪Z98765"
+    services.visitors.register(visit_values(name=name, plate=plate), by="desk1")
+    clock.advance(181 * DAY)
+    services.jobs.run_due(clock())
+    files = list(Path(config.db_path).parent.glob(Path(config.db_path).name + "*"))
+    assert files
+    for path in files:                  # the database, its WAL and shared memory, as they are
+        data = path.read_bytes()
+        for text in (name, plate):
+            assert text.encode("utf-8") not in data, f"{text} in {path.name}"
+
+
 def test_call_timeout_job_ends_unanswered_calls_and_logs_them(services, clock, app) -> None:
     key = ring(services)
     services.jobs.run_due(clock() + 89_000)

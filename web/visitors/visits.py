@@ -10,6 +10,7 @@ hour with ``auto_checkout`` set). Old visits are anonymised: personal fields bla
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from dataclasses import dataclass
 from typing import Callable
@@ -17,6 +18,8 @@ from typing import Callable
 from ..db import Database, like_contains, register_schema
 from ..errors import AlreadyDone, NotFound
 from .model import VisitInput
+
+log = logging.getLogger(__name__)
 
 __all__ = ["VisitStore", "Visit", "VisitNotFound", "VISIT_STATES"]
 
@@ -277,12 +280,17 @@ class VisitStore:
 
     def anonymise(self, before_ms: int, *, now_ms: int) -> int:
         """Blank the personal fields of visits registered before ``before_ms``; how many.
-        Freed space is zeroed (``secure_delete``) so the old text does not linger in the file."""
+        Freed space is zeroed (``secure_delete``) and, when something was blanked, the WAL is
+        checkpointed and truncated, so the old text lingers in neither the database file nor
+        its WAL (a reader holding an old snapshot defers that to the next run: logged)."""
         self._db.conn().execute("PRAGMA secure_delete = ON")
         with self._db.transaction() as c:
             cur = c.execute("UPDATE visits SET name = '', id_tail = '', phone = '', plate = '', "
                             "purpose = '', watch_hits = '', anonymised_at = ? "
                             "WHERE anonymised_at IS NULL AND registered_at < ?", (now_ms, before_ms))
+        if cur.rowcount and not self._db.in_transaction() and not self._db.checkpoint():
+            log.warning("anonymised %d visit(s); the WAL still holds older pages (a reader was "
+                        "busy): the next checkpoint removes them", cur.rowcount)
         return cur.rowcount
 
     def count(self) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from browser_helpers import DESKTOP, PHONE, click_nav, login, now_ms, shot
+from browser_helpers import DESKTOP, PHONE, click_nav, login, now_ms, shot, slow_fallback
 from web.patrol import Checkpoint, PatrolUser, Route, RoutePoint, Schedule, Tap
 
 MIN = 60_000
@@ -124,3 +124,24 @@ def test_supervisor_page_shows_a_tap_live_without_reloading(console_server, new_
     page.locator("tr[data-round]", has_text="2/3").wait_for(timeout=10_000)
     assert page.evaluate("window.__sameDocument === true")                # no reload
     shot(page, tmp_path, "patrol-live-updated")
+
+
+def test_staff_page_shows_a_tap_live_without_reloading(console_server, new_page,
+                                                      tmp_path) -> None:  # type: ignore[no-untyped-def]
+    services = console_server.services
+    seed(services)
+    page = new_page(PHONE)
+    slow_fallback(page, "/patrol/me", "data-patrol-refresh", 3600)   # seconds: only the stream
+    login(page, console_server.url, "patrol1")
+    click_nav(page, "/patrol/me")
+    page.wait_for_selector("#patrol-me-body[data-patrol-live]")        # the stream is open
+    assert "1/3" in page.locator("li[data-round]").inner_text()
+    assert page.locator("[data-next-point]").get_attribute("data-next-point") == "c"
+    page.evaluate("window.__sameDocument = true")
+    services.patrol.apply(Tap(event_id="lobby:b1:99", node="lobby", reader="cp-c",
+                              checkpoint="c", card=CARD, ts=now_ms()))
+    page.locator("li[data-round]", has_text="2/3").wait_for(timeout=10_000)
+    assert page.evaluate("window.__sameDocument === true")                # no reload
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
+    shot(page, tmp_path, "patrol-me-live")

@@ -152,6 +152,7 @@ ROUTES = [
     ("POST", "/units/import", ADMIN),
     # patrol (issue 9): own rounds for patrol staff (and admin), supervision for staff
     ("GET", "/patrol/me", {"admin", "patrol"}),
+    ("GET", "/patrol/me/body", {"admin", "patrol"}),
     ("GET", "/patrol/live", STAFF),
     ("GET", "/patrol/live/body", STAFF),
     ("GET", "/patrol/rounds/{round}", STAFF),

@@ -66,12 +66,22 @@ class PatrolTapStore:
         rows = self._db.conn().execute(
             "SELECT * FROM patrol_taps WHERE ts >= ? AND ts < ? ORDER BY ts, event_id",
             (since_ms, until_ms)).fetchall()
-        return [Tap(event_id=r["event_id"], node=r["node"], reader=r["reader"],
-                    checkpoint=r["checkpoint"], card=r["card"], ts=r["ts"],
-                    collapsed=r["collapsed"], received_at=r["received_at"]) for r in rows]
+        return [_tap(r) for r in rows]
+
+    def get(self, event_id: str) -> Tap | None:
+        """The journaled tap with ``event_id``, or None."""
+        r = self._db.conn().execute("SELECT * FROM patrol_taps WHERE event_id = ?",
+                                    (event_id,)).fetchone()
+        return _tap(r) if r is not None else None
 
     def count(self) -> int:
         return int(self._db.conn().execute("SELECT COUNT(*) FROM patrol_taps").fetchone()[0])
+
+
+def _tap(r: sqlite3.Row) -> Tap:
+    return Tap(event_id=r["event_id"], node=r["node"], reader=r["reader"],
+               checkpoint=r["checkpoint"], card=r["card"], ts=r["ts"],
+               collapsed=r["collapsed"], received_at=r["received_at"])
 
 
 def _to_doc(item: Checkpoint | Route | Schedule | PatrolUser) -> dict[str, Any]:

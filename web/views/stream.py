@@ -16,8 +16,13 @@ fetches its rounds again. ``view=keys`` (the cabinet board, roles of ``key_cabin
 ``keys`` messages (``{"cabinet": id}`` after a cabinet event was applied, ``{"loan": id}`` when
 the console changed a loan, ``{"register": version}`` after a register change) and ``gate``
 messages (``{"verdict": event_id}`` after a gate verdict was stored), each with ``{"sync":
-true}`` on (re)connect; the page then fetches its board or verdict rows again. A view's
-stream is refused (403) to a role that may not open its page."""
+true}`` on (re)connect; the page then fetches its board or verdict rows again. ``view=patrol_me``
+(the patrol staff page, roles of ``patrol_me``) sends ``patrol_me`` messages like the ``patrol``
+view's, but only about the logged-in user's own rounds (``{"round": id}`` when one closed or was
+corrected, ``{"tap": event_id}`` when a tap went into one, ``{"alarm": id}`` when a ``patrol.*``
+alarm was raised on one; never another walker's round or alarm), and ``{"sync": true}`` on each
+(re)connect; the page then fetches ``/patrol/me/body``. A view's stream is refused (403) to a
+role that may not open its page."""
 
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from ..errors import NotFound
 from ..security import safe_next
 from ..state import console
 from .dashboard import DASHBOARD_EVENTS
+from .patrol.staff import round_is_mine, tap_is_mine
 
 __all__ = ["bp", "sse", "sse_stream", "CHEAP_VIEWS"]
 
@@ -138,6 +144,28 @@ def _patrol_message(channel: str, payload: dict[str, Any]) -> str | None:
     return None
 
 
+def _patrol_me_message(channel: str, payload: dict[str, Any]) -> str | None:
+    """The ``patrol_me`` view's SSE text for one live update: only what is about one of the
+    logged-in user's rounds (:mod:`.patrol.staff`), ids only. A ``round`` looks the round up
+    by id, a ``tap`` the journaled tap by id (and its round only when another walker tapped on
+    a schedule both may walk); a raised ``patrol.*`` alarm carries its round."""
+    user = g.user.username
+    if channel == "patrol":
+        if payload.get("round"):
+            round_id = str(payload["round"])[:200]
+            return sse("patrol_me", {"round": round_id}) if round_is_mine(round_id, user) else None
+        if payload.get("tap"):
+            event_id = str(payload["tap"])[:200]
+            return sse("patrol_me", {"tap": event_id}) if tap_is_mine(event_id, user) else None
+        return None
+    if channel == "alarm" and str(payload.get("kind", "")).startswith(PATROL_ALARMS):
+        data = payload.get("data")
+        round_id = data.get("round") if isinstance(data, dict) else None
+        if round_id and round_is_mine(str(round_id)[:200], user):
+            return sse("patrol_me", {"alarm": payload.get("id")})
+    return None
+
+
 #: Turns one live update ``(channel, payload)`` into a stream's SSE text (None: not shown).
 Message = Callable[[str, dict[str, Any]], str | None]
 
@@ -156,6 +184,7 @@ def _ids_message(channel: str, fields: tuple[str, ...]) -> Message:
 #: The cheap views: ``?view=`` -> (the page whose roles may open it, its message maker).
 CHEAP_VIEWS: dict[str, tuple[str, Message]] = {
     "patrol": ("patrol_live", _patrol_message),
+    "patrol_me": ("patrol_me", _patrol_me_message),
     "keys": ("key_cabinets", _ids_message("keys", ("cabinet", "loan", "register"))),
     "gate": ("passes_guard", _ids_message("gate", ("verdict",))),
 }

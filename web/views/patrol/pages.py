@@ -1,4 +1,5 @@
-"""The patrol pages people read: staff, supervisor, one round, reports (see the package note)."""
+"""The patrol pages people read: supervisor, one round, reports (see the package note; the
+staff page is in :mod:`.staff`)."""
 
 from __future__ import annotations
 
@@ -29,18 +30,6 @@ def _names() -> dict[str, Any]:
     """Look-ups the templates use: check-points and routes by id."""
     plan = svc().plan
     return {"checkpoints": plan.checkpoints, "routes": plan.routes, "users": plan.users}
-
-
-@bp.get("/patrol/me")
-@roles_required(*PAGE_ROLES["patrol_me"])
-def me() -> ResponseReturnValue:
-    now = console().clock()
-    rounds = svc().rounds_for_user(g.user.username, now=now)
-    upcoming = [r for r in rounds if r.state in ("running", "planned")]
-    upcoming.sort(key=lambda r: (r.state != "running", r.start_ms))
-    nxt = upcoming[0] if upcoming else None
-    return render_template("patrol/me.html", rounds=rounds, nxt=nxt,
-                           next_point=nxt.next_point if nxt else None, now=now, **_names())
 
 
 def _live_rounds(now: int, today: date) -> list[RoundView]:

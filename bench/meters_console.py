@@ -6,13 +6,15 @@ Scenarios:
              the console's ingest, on a database with synchronous=FULL: events_per_s
   statement  --units units x 2 meters (electricity + water) with hourly totals over --days days
              (a few meters reset, silent for a day, or installed mid-month), written straight
-             into the journal with their segments and gaps; then the monthly statement
+             into the journal with their segments and gaps; --moved of them changed unit in
+             mid-month (the registry's edit, effective back-dated: two statement rows each);
+             then the monthly statement
              (build_statement) --runs times: statement_p50_ms / statement_max_ms; the
              statement CSV rows; one unit's page data (daily series of a month for 2 meters);
              the anomaly job over every meter
 Figures also: readings stored, database size (db_mb), rss_mb.
 
-    python bench/meters_console.py [--events 20000] [--units 2000] [--days 35]
+    python bench/meters_console.py [--events 20000] [--units 2000] [--days 35] [--moved 40]
 
 Readable lines first, then one JSON object on the last line.
 """
@@ -162,13 +164,26 @@ def page_times(tmp: Path, svc: Any, now: int, period: str) -> dict[str, float]:
         close_app(app)
 
 
-def bench_statement(tmp: Path, n_units: int, days: int, runs: int) -> dict[str, Any]:
+def move(svc: Any, n_moved: int, at: int) -> None:
+    """Move ``n_moved`` meters (spread over the registry) to the next unit, effective ``at``."""
+    meters = list(svc.meters.registry)
+    units = sorted({m.unit for m in meters})
+    step = max(1, len(meters) // max(1, n_moved))
+    for m in meters[::step][:n_moved]:
+        to = units[(units.index(m.unit) + 1) % len(units)]
+        svc.meters.registry.save(m.with_changes(unit=to), by="bench", create=False,
+                                 effective_at=at)
+
+
+def bench_statement(tmp: Path, n_units: int, days: int, runs: int,
+                    n_moved: int = 0) -> dict[str, Any]:
     period = period_named("2026-01", tz=TZ)
     now = period.end + 5 * 24 * H
     svc = services(tmp / "statement.db", lambda: now)
     try:
         started = time.perf_counter()
         rows = seed(svc, n_units, days, period.start - 2 * 24 * H, random.Random(1))
+        move(svc, n_moved, period.start + 12 * 24 * H + 5 * 60_000)
         seed_s = time.perf_counter() - started
         db_mb = round(os.path.getsize(tmp / "statement.db") / 1e6, 1)
         print(f"seed       {rows} readings for {2 * n_units} meters in {seed_s:.1f} s ({db_mb} MB)")
@@ -195,7 +210,8 @@ def bench_statement(tmp: Path, n_units: int, days: int, runs: int) -> dict[str, 
         pages = page_times(tmp, svc, now, period.name)
     finally:
         svc.stop()
-    return {"units": n_units, "meters": 2 * n_units, "readings": rows, "db_mb": db_mb,
+    return {"units": n_units, "meters": 2 * n_units, "moved": n_moved, "readings": rows,
+            "db_mb": db_mb,
             "statement_p50_ms": round(statistics.median(times), 1),
             "statement_max_ms": round(max(times), 1), "rows_marked": marked,
             "csv_ms": round(csv_ms, 1), "csv_rows": csv_rows - 1,
@@ -210,6 +226,8 @@ def main() -> int:
     ap.add_argument("--units", type=int, default=2000)
     ap.add_argument("--days", type=int, default=35)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--moved", type=int, default=40,
+                    help="meters that changed unit mid-month (default 40, 1%%)")
     args = ap.parse_args()
     logging.getLogger("web.meters").setLevel(logging.ERROR)   # the anomaly alarms found
     result: dict[str, Any] = {}
@@ -220,8 +238,9 @@ def main() -> int:
               f"batches of {ing['batch']}: {ing['events_per_s']} events/s")
         result["ingest"] = ing
         result["events_per_s"] = ing["events_per_s"]
-        st = bench_statement(tmp, args.units, args.days, args.runs)
-        print(f"statement  {st['meters']} meters, {st['readings']} readings: statement p50 "
+        st = bench_statement(tmp, args.units, args.days, args.runs, args.moved)
+        print(f"statement  {st['meters']} meters ({st['moved']} moved mid-month), "
+              f"{st['readings']} readings: statement p50 "
               f"{st['statement_p50_ms']} ms (max {st['statement_max_ms']} ms), {st['rows_marked']} "
               f"rows marked; CSV {st['csv_ms']} ms; one unit's daily chart data "
               f"{st['unit_daily_series_ms']} ms; anomaly job {st['anomaly_job_ms']} ms")

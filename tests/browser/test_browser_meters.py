@@ -177,3 +177,44 @@ def test_admin_sets_the_statement_tolerance_and_gap_threshold(console_server, ne
     notes = page.locator(".statement-notes").inner_text()
     assert "90 分钟" in notes and "240 分钟" in notes
     shot(page, tmp_path, "meters-statement-marks")
+
+
+def _local_input(services: Any, ms: int) -> str:
+    """``ms`` as the site-time value of a ``datetime-local`` input."""
+    import zoneinfo
+    from datetime import datetime, timezone
+
+    tz = zoneinfo.ZoneInfo(services.meters.timezone)
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_admin_moves_a_meter_to_another_unit_and_sees_its_unit_history(console_server, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    services = console_server.services
+    seed(services)
+    base = console_server.url
+    now = now_ms()
+    page = new_page(DESKTOP)
+    login(page, base, "admin1")
+    page.goto(base + "/meters")
+    page.click("tr[data-meter='w-a-1201'] >> text=编辑")
+    page.fill("input[name=unit]", "B-0301")
+    page.fill("input[name=effective_at]", _local_input(services, now + 2 * 24 * H))
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_selector(".field.has-error:has(input[name=effective_at])")
+    assert "不能晚于现在" in page.locator(".field.has-error").inner_text()
+    shot(page, tmp_path, "meters-move-refused")
+    assert services.meters.registry.get("w-a-1201").unit == "A-1201"
+    page.fill("input[name=effective_at]", _local_input(services, now - 10 * 24 * H))
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(base + "/meters")
+    assert services.meters.registry.get("w-a-1201").unit == "B-0301"
+    page.goto(base + "/meters/w-a-1201/edit")
+    rows = page.locator("[data-assignments] tbody tr")
+    assert rows.count() == 2
+    assert "B-0301" in rows.nth(0).inner_text() and "admin1" in rows.nth(0).inner_text()
+    assert "A-1201" in rows.nth(1).inner_text() and "test" in rows.nth(1).inner_text()
+    shot(page, tmp_path, "meters-edit-history")
+    page.goto(base + "/meters/unit/A-1201")
+    former = page.locator("[data-meter-card='w-a-1201'][data-former]")
+    assert former.count() == 1 and former.locator("[data-until]").is_visible()
+    shot(page, tmp_path, "meters-unit-former")

@@ -74,6 +74,17 @@ def test_desk_sees_the_residents_of_the_mapped_buildings_unit(services, make_cli
     assert "B-1201" in page and "陈静" in page and "tel:13611112222" in page
 
 
+def test_desk_is_told_which_building_lacks_a_number_keyed_at_a_mapped_panel(services,
+                                                                            make_client) -> None:
+    services.visitors.panels.set("lobby", "lobby-panel", "B", by="admin1")
+    ring(services, "801")                             # only building A has an 801
+    desk = make_client()
+    login(desk, "desk1")
+    post_form(desk, "/", "/lang/en", {"next": "/"})
+    page = desk.get("/desk").get_data(as_text=True)
+    assert "Building B has no unit 801 in the unit registry." in page
+
+
 def test_admin_maps_a_panel_on_the_page_and_it_is_audited(admin, services, app) -> None:
     assert _map(admin).status_code == 303
     assert services.visitors.panels.building_for("lobby", "lobby-panel") == "B"

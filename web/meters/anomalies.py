@@ -3,7 +3,9 @@
 - ``console.meter_leak``: a water meter counted at least ``leak_min_m3`` in each of the last
   ``leak_hours`` complete hours (water never stopped running: a leak or a tap left open);
 - ``console.meter_vacant_use``: more than ``vacant_min_kwh`` / ``vacant_min_m3`` used over the
-  last ``vacant_window_h`` hours in a unit marked vacant (空置房);
+  last ``vacant_window_h`` hours in a unit marked vacant (空置房), by the unit that has the
+  meter now and only since it has it (a meter moved in from an occupied unit an hour ago is
+  judged on that hour);
 - ``console.meter_offline``: a meter offline (``meter.offline``) for longer than
   ``offline_minutes``.
 
@@ -99,14 +101,16 @@ class MeterWatch:
                     "meter": m.meter_id, "unit": m.unit, "hours": rules.leak_hours,
                     "since": cuts[0], "m3": round(sum(u.amount or 0 for u in hours), 3),
                     "min_m3_per_hour": round(min(u.amount or 0 for u in hours), 4)}, m.node)
-        # vacant units
+        # vacant units: only what was used since the unit has the meter
         start = now - rules.vacant_window_h * HOUR_MS
+        since = self._registry.current_since()
         for m in meters:
             if m.unit not in vacant:
                 continue
             threshold = rules.vacant_min_m3 if m.kind == "water" else rules.vacant_min_kwh
-            u = self._readings.usage(m.meter_id, m.billed_register, start, now, now=now,
-                                     with_gaps=False)
+            u = self._readings.usage(m.meter_id, m.billed_register,
+                                     min(max(start, since.get(m.meter_id, start)), now), now,
+                                     now=now, with_gaps=False)
             if u.amount is not None and u.amount > threshold:
                 found[(m.meter_id, VACANT_USE)] = ("vacant", {
                     "meter": m.meter_id, "unit": m.unit, "kind": m.kind,

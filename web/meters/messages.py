@@ -26,6 +26,10 @@ PROBLEMS: Mapping[str, Any] = {
     "too_many_rows": _l("Too many rows; the rest of the file was not read."),
     "extra_cells": _l("The row has more cells than the header."),
     "duplicate_row": _l("This meter id appears on an earlier row too."),
+    "bad_time": _l("A date and time, e.g. 2026-01-15 09:30."),
+    "effective_future": _l("The unit change cannot take effect in the future."),
+    "effective_before_previous": _l("The unit change cannot take effect before the meter's "
+                                    "previous unit change."),
 }
 
 FIELD_LABELS: Mapping[str, Any] = {
@@ -39,6 +43,7 @@ FIELD_LABELS: Mapping[str, Any] = {
     "register": _l("Billed register"),
     "note": _l("Note"),
     "row": _l("Row"),
+    "effective_at": _l("Unit change takes effect"),
 }
 
 KIND_LABELS: Mapping[str, Any] = {
@@ -47,6 +52,8 @@ KIND_LABELS: Mapping[str, Any] = {
 }
 
 MARK_LABELS: Mapping[str, Any] = {
+    "moved_in": _l("Moved in"),
+    "moved_out": _l("Moved out"),
     "estimated_start": _l("Start estimated"),
     "estimated_end": _l("End estimated"),
     "gaps": _l("Gaps in readings"),

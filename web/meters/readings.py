@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from ..db import Database, register_schema
-from .usage import HOUR_MS, Boundary, Gap, Reading, Usage, boundary_value, period_usage
+from .assignments import Window, clip
+from .usage import (HOUR_MS, Boundary, Gap, Reading, Usage, boundary_value, combine_usages,
+                    no_usage, period_usage)
 
 __all__ = ["ReadingStore", "StoredReading", "MeterState", "INDEXED_GAP_MS", "AddResult",
            "MarkThresholds"]
@@ -280,19 +282,27 @@ class ReadingStore:
         return _reading(r) if r else None
 
     def history(self, meter_ids: Sequence[tuple[str, str]], *, before: int | None = None,
-                limit: int = 50) -> list[StoredReading]:
-        """Readings of the ``(meter, register)`` pairs, newest first, older than ``before``."""
+                limit: int = 50,
+                windows: Mapping[str, Sequence[Window]] | None = None) -> list[StoredReading]:
+        """Readings of the ``(meter, register)`` pairs, newest first, older than ``before``;
+        ``windows``: only those read inside the meter's ``[from, until)`` stretches (a meter
+        missing from it: all its readings)."""
         if not meter_ids:
             return []
         out: list[StoredReading] = []
         for meter_id, register in meter_ids:
-            sql = f"SELECT {_RCOLS} FROM meter_readings WHERE meter_id = ? AND register = ?"
-            args: list[Any] = [meter_id, register]
-            if before is not None:
-                sql += " AND ts < ?"
-                args.append(before)
-            sql += " ORDER BY ts DESC LIMIT ?"
-            out += [_reading(r) for r in self._db.conn().execute(sql, (*args, limit))]
+            spans = None if windows is None else windows.get(meter_id)
+            for lo, hi in [(None, None)] if spans is None else spans:
+                sql = f"SELECT {_RCOLS} FROM meter_readings WHERE meter_id = ? AND register = ?"
+                args: list[Any] = [meter_id, register]
+                if before is not None:
+                    sql += " AND ts < ?"
+                    args.append(before)
+                if lo is not None:
+                    sql += " AND ts >= ? AND ts < ?"
+                    args += [lo, hi]
+                sql += " ORDER BY ts DESC LIMIT ?"
+                out += [_reading(r) for r in self._db.conn().execute(sql, (*args, limit))]
         out.sort(key=lambda r: (r.ts, r.meter_id), reverse=True)
         return out[:limit]
 
@@ -370,12 +380,26 @@ class ReadingStore:
         gaps = self._gaps(key, start, end_at, th.gap_ms) if with_gaps else []
         return period_usage(b0, b1, self._spans(key, b0, b1), gaps)
 
+    def usage_within(self, meter_id: str, register: str, start: int, end: int,
+                     windows: Sequence[Window], *, now: int | None = None,
+                     thresholds: MarkThresholds | None = None) -> Usage:
+        """Consumption over the parts of ``[start, end)`` inside ``windows`` (when a unit had
+        the meter), summed (:func:`web.meters.usage.combine_usages`); no data if none."""
+        th = thresholds or self.thresholds()
+        parts = clip(windows, start, end)
+        if not parts:
+            return no_usage(start, end)
+        return combine_usages([self.usage(meter_id, register, a, b, now=now, thresholds=th)
+                               for a, b in parts])
+
     def series(self, meter_id: str, register: str, cuts: Sequence[int], *,
-               now: int | None = None) -> list[Usage]:
+               now: int | None = None, within: Sequence[Window] | None = None) -> list[Usage]:
         """Consumption between consecutive ``cuts`` (UTC ms, ascending): ``len(cuts) - 1``
         usages (chart bars, the leak check), without gaps; a cut past ``now`` is taken at
-        ``now``, and a bar starting after ``now`` has no data.  Three queries in all: the
-        reading before the first cut, the readings between, the one after the last."""
+        ``now``, and a bar starting after ``now`` has no data.  ``within``: count only the
+        parts of each bar inside these ``[from, until)`` stretches (a unit's time with the
+        meter; a bar outside them has no data).  Three queries in all: the reading before the
+        first cut, the readings between, the one after the last."""
         now = self._clock() if now is None else now
         if len(cuts) < 2:
             return []
@@ -396,12 +420,7 @@ class ReadingStore:
             return boundary_value(rs[i - 1] if i else None, rs[j] if j < len(rs) else None, t,
                                   tolerance_ms=tolerance)
 
-        out: list[Usage] = []
-        for a, b in zip(cuts, cuts[1:]):
-            if a > now:
-                empty = Boundary(a, None, None, None, None, True, "none")
-                out.append(Usage(empty, empty, None))
-                continue
+        def between(a: int, b: int) -> Usage:
             b0, b1 = at(a), at(min(b, now))
             spans: dict[int, tuple[float, float]] = {}
             if (b0.segment_out is not None and b1.segment_in is not None
@@ -409,5 +428,16 @@ class ReadingStore:
                 for r in rs[bisect_left(times, a):bisect_right(times, b1.ts)]:
                     lo, _ = spans.get(r.segment, (r.value, r.value))
                     spans[r.segment] = (lo, r.value)
-            out.append(period_usage(b0, b1, spans))
+            return period_usage(b0, b1, spans)
+
+        out: list[Usage] = []
+        for a, b in zip(cuts, cuts[1:]):
+            if a > now:
+                out.append(no_usage(a, a))
+            elif within is None:
+                out.append(between(a, b))
+            else:
+                parts = [(lo, hi) for lo, hi in clip(within, a, b) if lo <= now]
+                out.append(combine_usages([between(lo, hi) for lo, hi in parts]) if parts
+                           else no_usage(a, b))
         return out

@@ -4,6 +4,11 @@ One row per registered meter (its billed register): the counter at the period's 
 end, the consumption, and the marks the clerk must see — *estimated* boundary values (no
 reading near the boundary: interpolated or the last/first known), *gaps* in the readings,
 counter *resets* (the consumption is the sum of the segments), *no data*.
+
+A meter that changed unit during the period (:mod:`web.meters.assignments`) has one row per
+unit that had it, each over the part of the period that unit had it: the value at the change
+is found like a period boundary (read, interpolated or estimated, and marked so), and the row
+is marked *moved in* / *moved out*.  A meter never moved has exactly one row, as always.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
+from .assignments import Window, clip, windows_of
 from .model import UNIT_OF_KIND, Meter
 from .periods import Period
 from .readings import MarkThresholds, ReadingStore
@@ -24,15 +30,23 @@ __all__ = ["StatementRow", "Statement", "build_statement", "statement_csv_rows",
 class StatementRow:
     """One meter in a statement."""
 
-    meter: Meter
+    meter: Meter            # with ``unit`` the unit this row is for
     usage: Usage
     vacant: bool = False
+    part: Window | None = None   # the part of the period the unit had the meter (None: all)
+    moved_in: bool = False       # the unit got the meter during the period (at part[0])
+    moved_out: bool = False      # and/or lost it (at part[1])
 
     @property
     def marks(self) -> list[str]:
-        """Codes: ``estimated_start``, ``estimated_end``, ``gaps``, ``resets``, ``no_data``."""
+        """Codes: ``moved_in``, ``moved_out``, ``estimated_start``, ``estimated_end``,
+        ``gaps``, ``resets``, ``no_data``."""
         u = self.usage
         out = []
+        if self.moved_in:
+            out.append("moved_in")
+        if self.moved_out:
+            out.append("moved_out")
         if u.no_data:
             out.append("no_data")
         else:
@@ -84,20 +98,45 @@ class Statement:
 def build_statement(period: Period, *, registry: MeterRegistry, readings: ReadingStore,
                     vacant_units: set[str] | frozenset[str] = frozenset(), now: int,
                     units: Sequence[str] | None = None) -> Statement:
-    """The statement of ``period`` for every registered meter (or only those of ``units``),
-    every row marked with the thresholds in force when it starts."""
+    """The statement of ``period`` for every registered meter (or only the rows of ``units``:
+    their meters then, not only now), every row marked with the thresholds in force when it
+    starts; a meter moved during the period has a row for each unit over its part."""
     meters = list(registry) if units is None else [m for u in units for m in registry.of_unit(u)]
     th = readings.thresholds()
-    rows = tuple(StatementRow(m, readings.usage(m.meter_id, m.billed_register, period.start,
-                                                period.end, now=now, thresholds=th),
-                              m.unit in vacant_units)
-                 for m in meters)
-    return Statement(period, rows, now, partial=now < period.end, thresholds=th)
+    moved = registry.moved()
+    if units is not None and moved:
+        wanted, have = set(units), {m.meter_id for m in meters}
+        meters += [m for mid, hist in moved.items() if mid not in have
+                   and any(a.unit in wanted for a in hist) and (m := registry.get(mid))]
+    rows: list[StatementRow] = []
+    for m in meters:
+        history = moved.get(m.meter_id)
+        if history is None:
+            rows.append(StatementRow(m, readings.usage(m.meter_id, m.billed_register,
+                                                       period.start, period.end, now=now,
+                                                       thresholds=th),
+                                     m.unit in vacant_units))
+            continue
+        for unit in dict.fromkeys(a.unit for a in history):
+            if units is not None and unit not in units:
+                continue
+            for a, b in clip(windows_of(history, unit), period.start, period.end):
+                rows.append(StatementRow(
+                    m.with_changes(unit=unit),
+                    readings.usage(m.meter_id, m.billed_register, a, b, now=now,
+                                   thresholds=th),
+                    unit in vacant_units, part=(a, b), moved_in=a > period.start,
+                    moved_out=b < period.end))
+    if moved:
+        rows.sort(key=lambda r: (r.meter.unit, r.meter.kind, r.meter.meter_id,
+                                 r.part[0] if r.part else 0))
+    return Statement(period, tuple(rows), now, partial=now < period.end, thresholds=th)
 
 
 CSV_COLUMNS = ("period", "period_start", "period_end", "unit", "meter", "kind", "register",
                "quantity_unit", "start_value", "end_value", "consumption", "estimated_start",
-               "estimated_end", "gaps", "gap_hours", "resets", "no_data", "vacant")
+               "estimated_end", "gaps", "gap_hours", "resets", "no_data", "vacant", "part_start",
+               "part_end")
 
 
 def _num(v: float | None, digits: int = 3) -> Any:
@@ -115,4 +154,5 @@ def statement_csv_rows(st: Statement, *, fmt: Any) -> Iterator[list[Any]]:
                _num(u.amount), "yes" if u.start.estimated and not u.no_data else "no",
                "yes" if u.end.estimated and not u.no_data else "no", len(u.gaps),
                round(sum(g.hours for g in u.gaps), 1), u.resets, "yes" if u.no_data else "no",
-               "yes" if r.vacant else "no"]
+               "yes" if r.vacant else "no", fmt(r.part[0]) if r.moved_in else "",
+               fmt(r.part[1]) if r.moved_out else ""]

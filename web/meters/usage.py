@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 __all__ = ["Reading", "Boundary", "Gap", "Usage", "assign_segments", "boundary_value",
-           "period_usage", "usage_from_readings", "find_gaps", "HOUR_MS", "DAY_MS"]
+           "period_usage", "usage_from_readings", "find_gaps", "combine_usages", "no_usage",
+           "HOUR_MS", "DAY_MS"]
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -164,6 +165,22 @@ def period_usage(start: Boundary, end: Boundary, spans: Mapping[int, tuple[float
             amount += max(0.0, spans[s][1] - spans[s][0])
     amount += max(0.0, end.value_in - spans[s1][0])
     return Usage(start, end, amount, resets, tuple(gaps))
+
+
+def no_usage(start: int, end: int) -> Usage:
+    """No data over ``[start, end)`` (nothing to count there)."""
+    return Usage(Boundary(start, None, None, None, None, True, "none"),
+                 Boundary(end, None, None, None, None, True, "none"), None)
+
+
+def combine_usages(parts: Sequence[Usage]) -> Usage:
+    """Several stretches' consumption as one (in time order): the first one's start, the last
+    one's end, the amounts, resets and gaps summed (no data only if no part has data)."""
+    if len(parts) == 1:
+        return parts[0]
+    amounts = [u.amount for u in parts if u.amount is not None]
+    return Usage(parts[0].start, parts[-1].end, sum(amounts) if amounts else None,
+                 sum(u.resets for u in parts), tuple(g for u in parts for g in u.gaps))
 
 
 def find_gaps(times: Sequence[int], start: int, end: int, *, gap_ms: int) -> list[Gap]:

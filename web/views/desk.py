@@ -46,8 +46,11 @@ def _emergencies() -> list[Any]:
 def call_html(call: Call) -> str:
     svc = console().services
     unit = svc.units.get(call.unit) if call.unit else None
+    # a number the registry does not know: name the building the panel is mapped to (now)
+    building = None if unit else svc.visitors.panels.building_for(call.node, call.panel)
     visits = svc.visitors.visits.for_call(call.key)
-    return render_template("_desk_call.html", call=call, unit=unit, visits=visits)
+    return render_template("_desk_call.html", call=call, unit=unit, building=building,
+                           visits=visits)
 
 
 def visit_html(visit: Any, *, nodes: list[str] | None = None) -> str:

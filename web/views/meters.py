@@ -23,6 +23,7 @@ from ..meters.csv_io import COLUMNS, export_rows, parse_csv
 from ..meters.messages import FIELD_LABELS, KIND_LABELS, problem_text
 from ..meters.model import KINDS, KNOWN_MAPS, UNIT_OF_KIND
 from ..meters.periods import PERIOD_RE
+from ..meters.registry import MoveRefused
 from ..meters.rules import RULE_LIMITS
 from ..state import console
 from .access_forms import ImportForm
@@ -95,11 +96,26 @@ def _apply(form: MeterForm, errors: dict[str, list[str]]) -> None:
 
 
 def _form_page(form: MeterForm, meter_id: str | None, status: int = 200) -> ResponseReturnValue:
+    history = _feature().registry.history(meter_id) if meter_id else []
     return render_template("meters/form.html", form=form, meter_id=meter_id,
-                           maps=sorted(KNOWN_MAPS)), status
+                           maps=sorted(KNOWN_MAPS), history=history[::-1],
+                           now_local=_local(console().clock(), _TIME_INPUT)), status
 
 
-def _save(form: MeterForm, meter_id: str | None) -> ResponseReturnValue:
+#: How the effective time is written in the form (site time; ``datetime-local``).
+_TIME_INPUT = "%Y-%m-%dT%H:%M"
+
+
+def _parse_local(text: str) -> int | None:
+    """UTC ms of a site-time ``YYYY-MM-DD HH:MM`` (or ``T`` between), None if malformed."""
+    try:
+        naive = datetime.strptime(text.strip().replace("T", " "), "%Y-%m-%d %H:%M")
+    except ValueError:
+        return None
+    return int(naive.replace(tzinfo=_tz()).timestamp() * 1000)
+
+
+def _save(form: MeterForm, meter_id: str | None, current: Any = None) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _form_page(form, meter_id, 400)
     values = {name: getattr(form, name).data for name in
@@ -107,19 +123,36 @@ def _save(form: MeterForm, meter_id: str | None) -> ResponseReturnValue:
     meter, errors = validate_meter(values)
     if meter is not None and not console().services.units.exists(meter.unit):
         errors = {"unit": ["unit_unknown"]}
+    effective_text = (form.effective_at.data or "").strip() if meter_id else ""
+    moved = current is not None and meter is not None and current.unit != meter.unit
+    effective = None
+    if moved and effective_text:
+        effective = _parse_local(effective_text)
+        if effective is None:
+            errors.setdefault("effective_at", []).append("bad_time")
     if meter is None or errors:
         _apply(form, errors)
         return _form_page(form, meter_id, 400)
     try:
-        _feature().registry.save(meter, by=g.user.username, create=meter_id is None)
+        _feature().registry.save(meter, by=g.user.username, create=meter_id is None,
+                                 effective_at=effective)
     except MeterExists:
         _apply(form, {"meter_id": ["id_taken"]})
         return _form_page(form, meter_id, 400)
     except MeterNotFound:
         abort(404)
-    _record(METER_ADD if meter_id is None else METER_EDIT, meter.meter_id,
-            f"unit={meter.unit} kind={meter.kind} node={meter.node} bus={meter.bus} "
-            f"slave={meter.slave} register={meter.billed_register}")
+    except MoveRefused as refused:
+        _apply(form, {"effective_at": [refused.code]})
+        if refused.previous is not None:
+            form.effective_at.errors.append(_("Its previous change took effect %(t)s.",
+                                              t=_local(refused.previous, "%Y-%m-%d %H:%M")))
+        return _form_page(form, meter_id, 400)
+    detail = (f"unit={meter.unit} kind={meter.kind} node={meter.node} bus={meter.bus} "
+              f"slave={meter.slave} register={meter.billed_register}")
+    if moved:
+        at = effective if effective is not None else console().clock()
+        detail += f" moved_from={current.unit} effective={_local(at, '%Y-%m-%d %H:%M')}"
+    _record(METER_ADD if meter_id is None else METER_EDIT, meter.meter_id, detail)
     flash(_("Meter %(id)s saved.", id=meter.meter_id), "success")
     return redirect(url_for("meters.index"), code=303)
 
@@ -152,7 +185,7 @@ def edit(meter_id: str) -> ResponseReturnValue:
         return _form_page(form, meter_id)
     form = MeterForm()
     form.meter_id.data = meter_id                       # the id is not editable
-    return _save(form, meter_id)
+    return _save(form, meter_id, current)
 
 
 @bp.post("/meters/<meter_id>/delete")
@@ -205,13 +238,17 @@ def import_csv() -> ResponseReturnValue:
     except csv.Error as exc:
         form.file.errors = [_("The file is not valid CSV: %(problem)s", problem=str(exc))]
         return _import_page(form, None, 400)
-    added, updated = _feature().registry.import_meters((m for _, m in plan.meters),
-                                                       by=g.user.username)
+    added, updated, moved = _feature().registry.import_meters((m for _, m in plan.meters),
+                                                              by=g.user.username)
+    for mv in moved:
+        _record(METER_EDIT, mv.meter_id, f"unit={mv.new_unit} moved_from={mv.old_unit} "
+                f"effective={_local(mv.at, '%Y-%m-%d %H:%M')} (import)")
     problems = [{"row": p.row, "id": p.meter_id, "field": label(FIELD_LABELS, p.field),
                  "problem": problem_text(p.code)} for p in plan.problems]
     report = {"added": added, "updated": updated, "refused": plan.refused_rows,
-              "problems": problems}
-    _record(METER_IMPORT, "meters.csv", f"added={added} updated={updated} refused={plan.refused_rows}")
+              "problems": problems, "moved": len(moved)}
+    _record(METER_IMPORT, "meters.csv", f"added={added} updated={updated} refused={plan.refused_rows}"
+            + (f" moved={len(moved)}" if moved else ""))
     return _import_page(ImportForm(formdata=None), report)
 
 

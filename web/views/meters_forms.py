@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.widgets import DateTimeLocalInput
 
 from ..meters.messages import KIND_LABELS
 from ..meters.model import KINDS
@@ -36,6 +37,9 @@ class MeterForm(FlaskForm):
     slave = StringField(_l("Slave id"), validators=[Length(max=4, message=_l("Too long."))])
     register = StringField(_l("Billed register"), validators=[_too_long()])
     note = StringField(_l("Note"), validators=[Length(max=200, message=_l("Too long."))])
+    #: Edit only: when a new unit takes the meter over, site time (blank: now).
+    effective_at = StringField(_l("Unit change takes effect"), widget=DateTimeLocalInput(),
+                               validators=[Length(max=20, message=_l("Too long."))])
 
 
 def _range(name: str) -> NumberRange:

@@ -105,6 +105,9 @@ SCHEMA: dict[str, Section] = {
         "ca_file": Key("path", doc="CA certificate bundle for TLS (default: the system's)"),
         "certfile": Key("path", doc="TLS client certificate (PEM; with keyfile, instead of a password)"),
         "keyfile": Key("path", doc="the TLS client certificate's private key (PEM)"),
+        "cert_warn_days": Key("int", default=30, min=1, max=3_650,
+                              doc="with a client certificate: warn (node.cert_expiring) when "
+                                  "fewer than this many days remain before it expires"),
         "reconnect_min_s": Key("float", default=0.5, min=0.01, max=3_600,
                                doc="first reconnect delay, seconds"),
         "reconnect_max_s": Key("float", default=30.0, min=0.01, max=3_600,
@@ -172,7 +175,8 @@ SCHEMA: dict[str, Section] = {
 
 @dataclass(frozen=True)
 class MqttSettings:
-    """Broker connection. Delays in seconds."""
+    """Broker connection. Delays in seconds; ``cert_warn_days``: days before the client
+    certificate (``certfile``) expires from which the node warns (default 30)."""
 
     host: str
     port: int
@@ -183,6 +187,7 @@ class MqttSettings:
     ca_file: Path | None = None
     certfile: Path | None = None
     keyfile: Path | None = None
+    cert_warn_days: int = 30
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     protocol: str = "3.1.1"
@@ -804,7 +809,8 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] = 
         mqtt=MqttSettings(host=mqtt["host"], port=port, username=mqtt["username"] or node["id"],
                           password=password or "", keepalive_s=mqtt["keepalive_s"], tls=mqtt["tls"],
                           ca_file=mqtt["ca_file"], certfile=mqtt["certfile"],
-                          keyfile=mqtt["keyfile"], reconnect_min_s=mqtt["reconnect_min_s"],
+                          keyfile=mqtt["keyfile"], cert_warn_days=mqtt["cert_warn_days"],
+                          reconnect_min_s=mqtt["reconnect_min_s"],
                           reconnect_max_s=mqtt["reconnect_max_s"], protocol=mqtt["protocol"],
                           outbox_window=mqtt["outbox_window"]),
         commands=CommandSettings(key=key_bytes or b""),

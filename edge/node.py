@@ -34,6 +34,7 @@ from .config import NodeConfig, ReaderSettings
 from .counters import CounterRegistry, Counters, LatencyWindow
 from .errors import NodeError
 from .extensions.base import Extension, NodeContext
+from .extensions.cert_expiry import CertExpiryExtension
 from .extensions.door import DoorExtension
 from .extensions.goods_gate import GoodsGateExtension
 from .extensions.health import HealthExtension
@@ -174,6 +175,8 @@ class Node:
         exts: list[Extension] = [RelaysExtension(cfg.relays), InputsExtension(cfg.inputs),
                                  ReaderExtension(tuple(r for r in cfg.readers if r.name not in checkpoints)),
                                  HealthExtension(interval_s=cfg.health_interval_s)]
+        if cfg.mqtt.certfile is not None:           # warn before the client certificate expires
+            exts.append(CertExpiryExtension(cfg.mqtt.certfile, warn_days=cfg.mqtt.cert_warn_days))
         if checkpoints:
             exts.append(PatrolExtension(cfg.patrol, cfg.readers))
         if cfg.goods_gate is not None:
@@ -339,7 +342,8 @@ class Node:
 
     def health_figures(self) -> dict[str, Any]:
         """uptime_s, journal_depth, oldest_unsent_age_s, publish_latency_p50_ms / _p99_ms,
-        dropped_total, in_flight and every counter (``<group>_<name>``)."""
+        dropped_total, in_flight, every counter (``<group>_<name>``) and each extension's own
+        :meth:`~edge.extensions.base.Extension.figures` (``cert_expires``, ``cert_days_left``...)."""
         figures: dict[str, Any] = {}
         if self._started_at is not None:
             figures["uptime_s"] = round(time.monotonic() - self._started_at, 3)
@@ -358,6 +362,11 @@ class Node:
             figures["in_flight"] = self.pump.in_flight
             figures["in_flight_peak"] = self.pump.peak_in_flight
         figures.update(self.counters.flat())
+        for ext in list(self.extensions.values()):
+            try:
+                figures.update(ext.figures())
+            except Exception:  # noqa: BLE001 - one extension's figures must not stop the rest
+                log.exception("health figures of extension %s failed", ext.name)
         return figures
 
     def healthy(self) -> bool:

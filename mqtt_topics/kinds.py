@@ -74,6 +74,10 @@ EVENT_KINDS: dict[str, tuple[EventClass, str]] = {
     "meter.online": (EventClass.ACCESS, "an offline meter answers again: {meter, bus, slave, unit, offline_s}"),
     "meter.reset": (EventClass.ALARM, "a meter's cumulative total went backwards (meter reset or replaced): {meter, unit, register, previous, value}"),
     "meter.total": (EventClass.ACCESS, "cumulative meter totals for billing, at an interval and each hour: {meter, unit, kind (electricity|water), reason (first|interval|hour|reset), read_ts, totals {name: value}}"),
+    # a node's TLS client certificate (provision node add --auth cert): checked at start and daily;
+    # expiring is an ALARM so the desk sees it and the admin renews before the node is locked out.
+    "node.cert_expired": (EventClass.ALARM, "the node's MQTT client certificate has expired: the broker will refuse the node's next connection (at most once a day): {expires (UTC ms), days_left (negative), cn, serial (hex)}"),
+    "node.cert_expiring": (EventClass.ALARM, "the node's MQTT client certificate expires in fewer than [mqtt] cert_warn_days days (at most once a day): {expires (UTC ms), days_left, cn, serial (hex)}"),
     "node.started": (EventClass.ROUTINE, "the node runtime started: {version, boot_id, safe_outputs}"),
     "patrol.tap": (EventClass.ACCESS, "a patrol card was tapped at a check-point (node's ts): {checkpoint, reader, card, collapsed (repeat taps counted since the previous one)}"),
     "reader.fault": (EventClass.ROUTINE, "a reader saw bad frames: {reader, error, count}"),

@@ -23,6 +23,8 @@ KIND_LABELS: Mapping[str, Any] = {
     "command.refused": _l("Command refused"),
     "input.changed": _l("Input changed"),
     "journal.full": _l("Node journal full"),
+    "node.cert_expired": _l("Node certificate expired"),
+    "node.cert_expiring": _l("Node certificate expiring"),
     "node.started": _l("Node started"),
     "reader.fault": _l("Reader fault"),
     "relay.pulsed": _l("Relay pulsed"),

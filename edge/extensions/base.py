@@ -114,5 +114,10 @@ class Extension:
         """The extension's counters, if it keeps any."""
         return None
 
+    def figures(self) -> Mapping[str, Any]:
+        """Extra health figures (name -> number), merged into the node's health telemetry.
+        Default: none."""
+        return {}
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

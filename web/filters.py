@@ -38,14 +38,29 @@ def format_ms(ms: int | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
         return str(ms)
 
 
+#: Data keys whose integer values are instants (UTC ms): shown as the site's local time.
+_TIME_KEYS = re.compile(r"(^|_)(at|ts|expires|since|until|from|due)$")
+#: Plausible UTC ms (2001-09-09 .. 5138-11-16): a count or an id is never shown as a date.
+_MS_RANGE = (1_000_000_000_000, 100_000_000_000_000)
+
+
+def _instant(key: str, value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and _MS_RANGE[0] <= value < _MS_RANGE[1] and bool(_TIME_KEYS.search(key)))
+
+
 def data_summary(data: Any, limit: int = 160) -> str:
-    """An event's data as ``key=value`` pairs on one line, cut at ``limit`` characters."""
+    """An event's data as ``key=value`` pairs on one line, cut at ``limit`` characters; an
+    instant (a key such as ``expires``, ``cancelled_at``, ``valid_until`` holding UTC ms) is
+    shown as the site's local time (``2026-11-26 09:30:00``)."""
     if not isinstance(data, dict):
         text = json.dumps(data, ensure_ascii=False)
     else:
         parts = []
         for key, value in data.items():
-            if not isinstance(value, str):
+            if _instant(str(key), value):
+                value = format_ms(value)
+            elif not isinstance(value, str):
                 value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
             parts.append(f"{key}={value}")
         text = " ".join(parts)

@@ -285,3 +285,25 @@ class SessionProbe:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: The sample node configuration shipped with the package.
+SAMPLE_NODE_TOML = Path(edge.__file__).resolve().parent / "samples" / "node.toml"
+
+
+def sample_with_example(tmp_path: Path, header: str) -> Path:
+    """The sample node.toml with its commented ``# [<header>]`` block (up to the first line not
+    starting with ``#``) appended uncommented, secrets in ``tmp_path``; returns the file."""
+    text = SAMPLE_NODE_TOML.read_text()
+    lines = text.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith(f"# [{header}]"))
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("#"):
+            break
+        block.append(line[2:] if line.startswith("# ") else line[1:])
+    (tmp_path / "mqtt-password").write_text("secret\n")
+    (tmp_path / "command-key").write_text("0f" * 32 + "\n")
+    path = tmp_path / "node.toml"
+    path.write_text(text.replace("/etc/lobbygate/", f"{tmp_path}/") + "\n" + "\n".join(block) + "\n")
+    return path

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
 from pathlib import Path
 
 from mqtt_topics import ContractError, SyncSnapshot
 from edge.access.credentials import DATASET
 from edge.access.errors import AccessError
+from edge.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -109,27 +109,8 @@ class CredentialCache:
             return True
 
     def _write(self, data: bytes) -> None:
-        directory = self.path.parent
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
-                raise
-            dir_fd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            write_atomic(self.path, data)
         except OSError as exc:
             raise AccessError(f"credential cache {self.path}: cannot write: {exc}") from exc
 

@@ -3,7 +3,9 @@ input, on GPIO (:class:`GpioCabinetIO`) or on a Modbus RTU/TCP I/O module (coils
 inputs, :class:`ModbusCabinetIO`).
 
 Both have the same small interface: :meth:`open` (every output locked: called first, before
-anything else), :meth:`apply` (door unlocked?, released slots), :meth:`read` (door open?, slot ->
+anything else), :meth:`apply` (door unlocked?, released slots; may skip outputs already in that
+state), :meth:`refresh` (the same, but every output written again, changed or not: the periodic
+re-assert that finds a module which stopped taking writes), :meth:`read` (door open?, slot ->
 key present), :meth:`close` (everything locked again, idempotent). A released slot / unlocked
 door is an *energised* output: fail-secure solenoids, locked when unpowered.
 """
@@ -38,6 +40,8 @@ class CabinetIO(Protocol):
     def open(self) -> list[str]: ...
 
     def apply(self, door_unlocked: bool, released: frozenset[int]) -> None: ...
+
+    def refresh(self, door_unlocked: bool, released: frozenset[int]) -> None: ...
 
     def read(self) -> tuple[bool, dict[int, bool]]: ...
 
@@ -106,6 +110,10 @@ class GpioCabinetIO:
         if failed:
             raise CabinetIOError(f"slot solenoid(s) {failed} could not be driven", slots=failed)
 
+    def refresh(self, door_unlocked: bool, released: frozenset[int]) -> None:
+        """Drive every output again: :meth:`apply` already drives every pin on each call."""
+        self.apply(door_unlocked, released)
+
     def read(self) -> tuple[bool, dict[int, bool]]:
         """Door open?, slot -> key present. Raises :class:`~edge.cabinet.errors.CabinetIOError`
         naming the slots whose input could not be read (None: the door contact)."""
@@ -142,8 +150,8 @@ class ModbusCabinetIO:
     ``bus_factory()``: makes a :class:`hardware.modbus.ModbusBus` (not opened). A pymodbus bus
     belongs to one thread, so this keeps one bus per calling thread: the first call from a new
     thread closes the old bus and opens a fresh one. ``slave``: the module's unit id. Coils are
-    written only when they change (all of them after an error). Inputs are read in one request
-    spanning the lowest to the highest address used. Raises :class:`hardware.modbus.ModbusError`."""
+    written only when they change (all of them after an error, and on :meth:`refresh`). Inputs
+    are read in one request spanning the lowest to the highest address used. Raises :class:`hardware.modbus.ModbusError`."""
 
     def __init__(self, *, bus_factory: Callable[[], Any], slave: int, door_lock: int,
                  door_contact: int, slots: Iterable[SlotWiring], contact_invert: bool = False,
@@ -194,6 +202,11 @@ class ModbusCabinetIO:
         except Exception:
             self._written = {}
             raise
+
+    def refresh(self, door_unlocked: bool, released: frozenset[int]) -> None:
+        """Write every coil again, changed or not (one write per coil)."""
+        self._written = {}
+        self.apply(door_unlocked, released)
 
     def read(self) -> tuple[bool, dict[int, bool]]:
         bits = self._get_bus().read_discrete_inputs(self._first_input, self._input_count, slave=self.slave)

@@ -11,6 +11,7 @@
     slots = [{slot = 1, lock = 12, present = 13}, {slot = 2, lock = 16, present = 19}]
     fault_retry_s = 1.0              # I/O faulted: retry (lock + read) this often, seconds
     fault_clear_reads = 3            # good lock + read cycles in a row that end a fault episode
+    output_refresh_s = 5.0           # write every output again this often (changed or not), s
 
     [cabinet.modbus]                 # with io = "modbus"
     kind = "tcp"                     # or "rtu" (port, baud, parity, stop_bits)
@@ -66,6 +67,9 @@ SCHEMA = Section(doc="key cabinet (钥匙委托管理)", keys={
     "fault_clear_reads": Key("int", default=3, min=1, max=1000,
                              doc="consecutive good I/O cycles (lock + read, fault_retry_s apart) "
                                  "that end a fault episode; until then cards stay refused"),
+    "output_refresh_s": Key("float", default=5.0, min=0.5, max=3600,
+                            doc="write every output again (changed or not) this often, so a "
+                                "module that stops taking writes is a fault within that time, s"),
     "cache": Key("path", default="key-permissions.json", doc="cached key-permissions snapshot"),
     "state": Key("path", default="cabinet-state.json", doc="last known slot state and loans"),
     "readers": Key("list", default=(), doc="RDM6300 readers: [{name, port, baud?}]"),
@@ -128,7 +132,13 @@ class CabinetSettings:
     often. ``fault_clear_reads`` (default 3, at least 1): that many good lock + read cycles in a
     row end the episode (``cabinet.fault_cleared``); an error among them restarts the count, so
     the cabinet stays locked for at least ``(fault_clear_reads - 1) * fault_retry_s`` after the
-    I/O answers again."""
+    I/O answers again.
+
+    ``output_refresh_s`` (default 5.0 s, at least 0.5, at most 3600): outputs are written when
+    they change and, besides, every one of them (door lock and every slot solenoid, changed or
+    not) is written again this often, so an I/O module (or GPIO) that stops taking writes while
+    its inputs still read is a ``cabinet.fault`` (operation ``write``) within that time rather
+    than at the next output change. Timed on the extension's monotonic clock."""
 
     id: str = "cabinet"
     io: str = "gpio"
@@ -148,6 +158,7 @@ class CabinetSettings:
     poll_s: float = 0.05
     fault_retry_s: float = 1.0
     fault_clear_reads: int = 3
+    output_refresh_s: float = 5.0
     cache: Path = Path("key-permissions.json")
     state: Path = Path("cabinet-state.json")
 
@@ -204,8 +215,8 @@ class CabinetSettings:
         keep = {k: v[k] for k in ("id", "io", "door_lock", "door_contact", "contact_invert",
                                   "present_invert", "active_high", "pull_up", "release_s",
                                   "two_person_window_s", "door_held_s", "wrong_slot_repeat_s",
-                                  "poll_s", "fault_retry_s", "fault_clear_reads", "cache",
-                                  "state")}
+                                  "poll_s", "fault_retry_s", "fault_clear_reads",
+                                  "output_refresh_s", "cache", "state")}
         for name in ("cache", "state"):
             keep[name] = Path(keep[name]) if Path(keep[name]).is_absolute() else base_dir / keep[name]
         return cls(slots=tuple(slots), readers=tuple(readers), modbus=modbus, **keep)

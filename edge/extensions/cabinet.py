@@ -26,6 +26,10 @@ Wiring (all on the node, whether or not the broker is reachable):
   episode's ``errors``), so a module that fails every other request is ONE episode, not an alarm
   per failure with cards let through in between. The inputs read during those cycles reach the
   machine only when the episode ends.
+- outputs are written when they change and, every ``output_refresh_s`` (default 5 s, on the
+  ``monotonic`` clock), all of them again (:meth:`CabinetIO.refresh`), changed or not: a module
+  whose writes fail while its reads still work starts the fault episode above (operation
+  ``write``) within that time instead of at the next output change.
 
 Settings: :class:`~edge.cabinet.settings.CabinetSettings` (``[cabinet]``).
 """
@@ -105,6 +109,9 @@ class CabinetExtension(Extension):
         self._fault: dict[str, Any] | None = None
         #: while faulted: when the next I/O retry is due (time.monotonic() s)
         self._retry_at = 0.0
+        #: when every output is next written again, changed or not (machine clock s; None: the
+        #: first good cycle sets it)
+        self._refresh_at: float | None = None
         self._booted = False           # the first good read has been reconciled (power_up)
         self._counters = Counters(["reads", "granted", "denied", "events", "emit_errors",
                                    "io_errors", "faults", "state_errors", "snapshots_applied",
@@ -305,7 +312,15 @@ class CabinetExtension(Extension):
             finally:
                 done.set()
         events += m.tick()
-        io.apply(m.door_unlocked, m.released_slots)
+        now = m.clock()
+        if self._refresh_at is None:
+            self._refresh_at = now + self.settings.output_refresh_s
+        if now >= self._refresh_at:     # the periodic re-assert: every output, changed or not
+            self._refresh_at = now + self.settings.output_refresh_s
+            refresh = getattr(io, "refresh", io.apply)   # (an I/O whose apply writes everything)
+            refresh(m.door_unlocked, m.released_slots)
+        else:
+            io.apply(m.door_unlocked, m.released_slots)
 
     def _between_retries(self) -> None:
         """While faulted, until the next retry is due: refuse cards and releases at once (they

@@ -9,7 +9,12 @@ when the node starts and then every ``interval_s`` (default one day) and:
   each health message);
 - journals ``node.cert_expiring`` ``{expires, days_left, cn, serial}`` when fewer than
   ``warn_days`` days are left, and ``node.cert_expired`` (same fields) once notAfter has passed,
-  each at most once a day (node clock), however often :meth:`check` runs;
+  each at most once a day (node clock), however often :meth:`check` runs and however often the
+  node restarts: the node-clock time (UTC ms) of the last warning of each kind is kept in a small
+  JSON file next to the node's journal (``cert-warnings.json``, written atomically after each
+  warning); an unreadable or malformed file is logged, counted (``state_errors``), moved aside
+  to ``<name>.corrupt`` and treated as "no warning sent yet", as is a failed write (the warning
+  may then repeat after a restart);
 - a certificate file that cannot be read or parsed is logged and counted (``cert_read_errors``)
   and the figures are dropped; the node keeps running.
 
@@ -19,8 +24,10 @@ call :meth:`CertExpiryExtension.check` directly after moving that clock.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +36,7 @@ from typing import Any, Mapping
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from ..files import write_atomic
 from ..counters import Counters
 from .base import Extension, NodeContext
 
@@ -41,6 +49,8 @@ EXPIRING_KIND = "node.cert_expiring"
 EXPIRED_KIND = "node.cert_expired"
 #: One day in ms: the unit of ``days_left`` and the least time between two warnings of a kind.
 DAY_MS = 86_400_000
+#: The state file's name, in the node's journal directory.
+STATE_NAME = "cert-warnings.json"
 
 
 @dataclass(frozen=True)
@@ -76,11 +86,14 @@ class CertExpiryExtension(Extension):
     :param certfile: the PEM certificate (``[mqtt] certfile``).
     :param warn_days: warn when fewer than this many days remain (``[mqtt] cert_warn_days``, > 0).
     :param interval_s: seconds between checks after the one at start (default 86,400: daily).
+    :param state: the file keeping the time of the last warning of each kind across restarts
+        (default: ``cert-warnings.json`` in the directory of the node's journal).
     """
 
     name = "cert"
 
-    def __init__(self, certfile: Path, *, warn_days: int, interval_s: float = 86_400.0) -> None:
+    def __init__(self, certfile: Path, *, warn_days: int, interval_s: float = 86_400.0,
+                 state: Path | None = None) -> None:
         if warn_days <= 0:
             raise ValueError("warn_days must be > 0")
         if interval_s <= 0:
@@ -88,13 +101,15 @@ class CertExpiryExtension(Extension):
         self.certfile = Path(certfile)
         self.warn_days = warn_days
         self.interval_s = interval_s
+        self.state = Path(state) if state is not None else None
         self._ctx: NodeContext | None = None
         self._lock = threading.Lock()
         self._info: CertInfo | None = None
         self._last_sent: dict[str, int] = {}      # kind -> node clock (UTC ms) of the last one
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._counters = Counters(["checks", "read_errors", "emit_errors", "warnings"])
+        self._counters = Counters(["checks", "read_errors", "emit_errors", "warnings",
+                                   "state_errors"])
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -102,6 +117,9 @@ class CertExpiryExtension(Extension):
         """Check once now (before the network starts, so a warning is journalled first), then
         every ``interval_s`` on a daemon thread."""
         self._ctx = ctx
+        if self.state is None:
+            self.state = Path(ctx.config.journal).parent / STATE_NAME
+        self._last_sent = self._load_state()
         self.check()
         self._thread = threading.Thread(target=self._run, name="cert-expiry", daemon=True)
         self._thread.start()
@@ -120,6 +138,44 @@ class CertExpiryExtension(Extension):
 
     def counters(self) -> Counters:
         return self._counters
+
+    # -- the last warnings, across restarts -------------------------------------------------
+
+    def _load_state(self) -> dict[str, int]:
+        """``{kind: UTC ms}`` from the state file; ``{}`` when there is none, and when it is
+        unusable (logged, counted, moved aside to ``<name>.corrupt``)."""
+        assert self.state is not None
+        try:
+            raw = json.loads(self.state.read_bytes())
+            if not isinstance(raw, dict) or not all(
+                    isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+                    for k, v in raw.items()):
+                raise ValueError("expected {kind: UTC ms}")
+            return {k: v for k, v in raw.items() if k in (EXPIRING_KIND, EXPIRED_KIND)}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            self._counters.incr("state_errors")
+            aside = self.state.with_name(self.state.name + ".corrupt")
+            log.error("certificate warning state %s unusable (%s); moved to %s, warnings may "
+                      "repeat today", self.state, exc, aside)
+            try:
+                os.replace(self.state, aside)
+            except OSError:
+                pass
+            return {}
+
+    def _save_state(self) -> None:
+        """Write the last warnings (atomically); a failure is logged and counted."""
+        assert self.state is not None
+        with self._lock:
+            data = json.dumps(self._last_sent, sort_keys=True).encode()
+        try:
+            write_atomic(self.state, data)
+        except OSError as exc:
+            self._counters.incr("state_errors")
+            log.error("certificate warning state %s not saved (%s); the warning may repeat after "
+                      "a restart", self.state, exc)
 
     # -- the check -----------------------------------------------------------------------------
 
@@ -167,6 +223,7 @@ class CertExpiryExtension(Extension):
             log.exception("client certificate: journalling %s failed", kind)
             return None
         self._counters.incr("warnings")
+        self._save_state()
         if kind == EXPIRED_KIND:
             log.error("client certificate %s (CN %s, serial %s) EXPIRED %d day(s) ago: the broker "
                       "will refuse this node; renew it (provision node add) and reinstall the bundle",

@@ -47,3 +47,14 @@ def test_fault_clear_reads_0_is_a_config_error_naming_the_setting(tmp_path):
     with pytest.raises(ConfigError) as err:
         CabinetSettings.from_mapping({**GOOD, "fault_clear_reads": 0}, base_dir=tmp_path)
     assert any(e.startswith("cabinet.fault_clear_reads:") and ">= 1" in e for e in err.value.errors)
+
+
+def test_output_refresh_s_defaults_to_5(tmp_path):
+    assert CabinetSettings.from_mapping(GOOD, base_dir=tmp_path).output_refresh_s == 5.0
+
+
+def test_output_refresh_s_below_half_a_second_is_a_config_error_naming_the_setting(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        CabinetSettings.from_mapping({**GOOD, "output_refresh_s": 0.1}, base_dir=tmp_path)
+    assert any(e.startswith("cabinet.output_refresh_s:") and ">= 0.5" in e
+               for e in err.value.errors)

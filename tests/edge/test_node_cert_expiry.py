@@ -1,9 +1,10 @@
 """A node with a TLS client certificate warns before it expires: ``cert_expires`` /
 ``cert_days_left`` in its health figures, ``node.cert_expiring`` under ``[mqtt] cert_warn_days``
-(at most once a day), ``node.cert_expired`` once it has passed, and an unreadable certificate
-file is counted without stopping the node.  Real short-lived certificates from the site-CA
-helpers; the node's clock is injected and moved by hand (the broker is unreachable: the events
-are read from the node's journal)."""
+(at most once a day, restarts included), ``node.cert_expired`` once it has passed, and an
+unreadable certificate file is counted without stopping the node.  Real short-lived
+certificates from the site-CA helpers; the node's clock is injected and moved by hand (the
+broker is unreachable: the events are read from the node's journal; two nodes started one after
+the other share the journal directory, so its ``cert-warnings.json``)."""
 
 from __future__ import annotations
 
@@ -164,6 +165,43 @@ def test_cert_expired_is_also_sent_at_most_once_a_day(run_node):
     clock.ms += DAY_MS - 1
     assert _check(node) is None
     assert len(_events(node, EXPIRED_KIND)) == 1
+
+
+def test_a_restart_the_same_day_does_not_repeat_the_warning(run_node):
+    clock = Clock(T0_MS)
+    clock.at_days_left(10)
+    run_node(clock).stop()                          # warns at start
+    clock.ms += DAY_MS // 4                         # restarted six hours later
+    node = run_node(clock)
+    assert len(_events(node, EXPIRING_KIND)) == 1   # the same journal: both starts' events
+
+
+def test_a_restart_the_next_day_warns_again(run_node):
+    clock = Clock(T0_MS)
+    clock.at_days_left(10)
+    run_node(clock).stop()
+    clock.ms += DAY_MS
+    node = run_node(clock)
+    assert [d["days_left"] for d in _events(node, EXPIRING_KIND)] == [10, 9]
+
+
+def test_cert_expired_is_not_repeated_by_a_restart_the_same_day(run_node):
+    clock = Clock(EXPIRES_MS + 1)
+    run_node(clock).stop()
+    clock.ms += DAY_MS // 2
+    node = run_node(clock)
+    assert len(_events(node, EXPIRED_KIND)) == 1
+
+
+def test_a_corrupt_warning_state_file_is_counted_and_the_warning_sent(run_node, tmp_path):
+    (tmp_path / "cert-warnings.json").write_text("{not json")
+    clock = Clock(T0_MS)
+    clock.at_days_left(10)
+    node = run_node(clock)
+    assert len(_events(node, EXPIRING_KIND)) == 1
+    assert node.health_figures()["cert_state_errors"] == 1
+    assert (tmp_path / "cert-warnings.json.corrupt").read_text() == "{not json"
+    assert EXPIRING_KIND in json.loads((tmp_path / "cert-warnings.json").read_text())
 
 
 def test_both_kinds_are_alarms():

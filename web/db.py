@@ -35,11 +35,11 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from .errors import StoreError
 
-__all__ = ["Database", "register_schema", "registered_schemas", "like_contains"]
+__all__ = ["Database", "Filters", "register_schema", "registered_schemas", "like_contains"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,32 @@ def like_contains(text: str) -> str:
     """A ``LIKE ... ESCAPE '\\'`` pattern matching values that contain ``text`` literally
     (its ``\\``, ``%`` and ``_`` escaped)."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class Filters:
+    """The ``WHERE`` part of a search built from optional filters: :meth:`add` a clause with
+    its parameters, :meth:`contains` for "any of these columns contains the text";
+    :attr:`sql` is ``" WHERE a AND b"`` (or "" without filters), :attr:`args` the parameters
+    in order."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.args: list[Any] = []
+
+    def add(self, clause: str, *args: Any) -> "Filters":
+        self.clauses.append(clause)
+        self.args.extend(args)
+        return self
+
+    def contains(self, text: str, *columns: str) -> "Filters":
+        """``(c1 LIKE ? ESCAPE '\\' OR c2 LIKE ? ...)`` with ``text`` matched literally."""
+        like = like_contains(text)
+        return self.add("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")",
+                        *[like] * len(columns))
+
+    @property
+    def sql(self) -> str:
+        return " WHERE " + " AND ".join(self.clauses) if self.clauses else ""
 
 
 class Database:

@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 from mqtt_topics import SyncSnapshot
 
-from ..db import Database, like_contains, register_schema
+from ..db import Database, Filters, register_schema
 from ..errors import StoreError
 from ..sync import bump_version, current_version
 from .model import ALL_DOORS, SNAPSHOT_FORMAT, CredentialRecord
@@ -129,22 +129,15 @@ class CredentialStore:
         holder, unit or a card key; ``kind`` exact; ``enabled`` True/False; ``limit`` 1..1000."""
         if not 1 <= limit <= 1000:
             raise ValueError("limit must be in 1..1000")
-        where, args = [], []  # type: ignore[var-annotated]
+        f = Filters()
         if text:
-            where.append("(id LIKE ? ESCAPE '\\' OR holder LIKE ? ESCAPE '\\' OR unit LIKE ? "
-                         "ESCAPE '\\' OR cards LIKE ? ESCAPE '\\')")
-            args += [like_contains(text)] * 4
+            f.contains(text, "id", "holder", "unit", "cards")
         if kind:
-            where.append("kind = ?")
-            args.append(kind)
+            f.add("kind = ?", kind)
         if enabled is not None:
-            where.append("enabled = ?")
-            args.append(int(enabled))
-        sql = f"SELECT {_COLS} FROM credentials"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY unit, holder, id LIMIT ? OFFSET ?"
-        return [_row(r) for r in self._db.conn().execute(sql, (*args, limit, max(0, offset)))]
+            f.add("enabled = ?", int(enabled))
+        sql = f"SELECT {_COLS} FROM credentials{f.sql} ORDER BY unit, holder, id LIMIT ? OFFSET ?"
+        return [_row(r) for r in self._db.conn().execute(sql, (*f.args, limit, max(0, offset)))]
 
     def __iter__(self) -> Iterator[CredentialRecord]:
         for r in self._db.conn().execute(f"SELECT {_COLS} FROM credentials ORDER BY id"):

@@ -24,7 +24,7 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ..db import Database, register_schema
+from ..db import Database, Filters, register_schema
 from ..errors import NotFound
 from .model import DEFAULT_MAX_LOAN_MIN, KeyLoan
 
@@ -302,25 +302,19 @@ class KeyLoanStore:
                limit: int = 500) -> list[KeyLoan]:
         """Loans newest first: of one ``key``, one ``holder`` (id or name), taken in
         [``since``, ``until``) (UTC ms), in one ``state``; at most ``limit`` (1..100,000)."""
-        where, args = [], []  # type: ignore[var-annotated]
+        f = Filters()
         if key:
-            where.append("l.key = ?")
-            args.append(key)
+            f.add("l.key = ?", key)
         if holder:
-            where.append("(l.holder = ? OR l.holder_name = ?)")
-            args += [holder, holder]
+            f.add("(l.holder = ? OR l.holder_name = ?)", holder, holder)
         if since is not None:
-            where.append("COALESCE(l.taken_at, l.created_at) >= ?")
-            args.append(since)
+            f.add("COALESCE(l.taken_at, l.created_at) >= ?", since)
         if until is not None:
-            where.append("COALESCE(l.taken_at, l.created_at) < ?")
-            args.append(until)
+            f.add("COALESCE(l.taken_at, l.created_at) < ?", until)
         if state:
-            where.append("l.state = ?")
-            args.append(state)
-        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY l.id DESC LIMIT ?"
-        return self._many(sql, (*args, max(1, min(int(limit), 100_000))))
+            f.add("l.state = ?", state)
+        return self._many(f"{_SELECT}{f.sql} ORDER BY l.id DESC LIMIT ?",
+                          (*f.args, max(1, min(int(limit), 100_000))))
 
     def _many(self, sql: str, args: Iterable[Any] = ()) -> list[KeyLoan]:
         return [_loan(r) for r in self._db.conn().execute(sql, tuple(args))]

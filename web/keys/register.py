@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from mqtt_topics import SyncSnapshot
 
-from ..db import Database, like_contains, register_schema
+from ..db import Database, Filters, register_schema
 from ..errors import StoreError
 from ..sync import bump_version, current_version
 from .model import KeyRecord
@@ -133,23 +133,15 @@ class KeyRegister:
     def search(self, *, text: str | None = None, kind: str | None = None,
                cabinet: str | None = None, limit: int = 500) -> list[KeyRecord]:
         """Keys by cabinet and slot; ``text``: substring of number, label, unit or takers."""
-        where, args = [], []  # type: ignore[var-annotated]
+        f = Filters()
         if text:
-            like = like_contains(text)
-            where.append("(number LIKE ? ESCAPE '\\' OR label LIKE ? ESCAPE '\\' OR unit LIKE ? "
-                         "ESCAPE '\\' OR takers LIKE ? ESCAPE '\\')")
-            args += [like] * 4
+            f.contains(text, "number", "label", "unit", "takers")
         if kind:
-            where.append("kind = ?")
-            args.append(kind)
+            f.add("kind = ?", kind)
         if cabinet:
-            where.append("cabinet = ?")
-            args.append(cabinet)
-        sql = f"SELECT {_COLS} FROM key_register"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY cabinet, slot LIMIT ?"
-        return [_row(r) for r in self._db.conn().execute(sql, (*args, max(1, min(limit, 5000))))]
+            f.add("cabinet = ?", cabinet)
+        sql = f"SELECT {_COLS} FROM key_register{f.sql} ORDER BY cabinet, slot LIMIT ?"
+        return [_row(r) for r in self._db.conn().execute(sql, (*f.args, max(1, min(limit, 5000))))]
 
     def __iter__(self) -> Iterator[KeyRecord]:
         for r in self._db.conn().execute(f"SELECT {_COLS} FROM key_register ORDER BY cabinet, slot"):

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, NamedTuple
 
-from ..db import Database, like_contains, register_schema
+from ..db import Database, Filters, register_schema
 from ..errors import AlreadyDone, NotFound
 from . import assignments as hist
 from .assignments import Assignment, MoveRefused
@@ -99,20 +99,13 @@ class MeterRegistry:
     def search(self, *, text: str | None = None, kind: str | None = None,
                limit: int = 500) -> list[Meter]:
         """Meters ordered by unit then id; ``text`` matches the id, unit or node (substring)."""
-        where, args = [], []
+        f = Filters()
         if kind:
-            where.append("kind = ?")
-            args.append(kind)
+            f.add("kind = ?", kind)
         if text:
-            like = like_contains(text)
-            where.append("(meter_id LIKE ? ESCAPE '\\' OR unit LIKE ? ESCAPE '\\' "
-                         "OR node LIKE ? ESCAPE '\\')")
-            args += [like, like, like]
-        sql = f"SELECT {_COLS} FROM meters"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY unit, kind, meter_id LIMIT ?"
-        return [_row(r) for r in self._db.conn().execute(sql, (*args, limit))]
+            f.contains(text, "meter_id", "unit", "node")
+        sql = f"SELECT {_COLS} FROM meters{f.sql} ORDER BY unit, kind, meter_id LIMIT ?"
+        return [_row(r) for r in self._db.conn().execute(sql, (*f.args, limit))]
 
     def __iter__(self) -> Iterator[Meter]:
         return iter(self.search(limit=10_000_000))

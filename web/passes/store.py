@@ -35,7 +35,7 @@ from mqtt_topics.passes import (REVOCATIONS_DATASET, GoodsPassToken, describe_it
                                 revocations_snapshot)
 from mqtt_topics.payloads import SyncSnapshot
 
-from ..db import Database, like_contains, register_schema
+from ..db import Database, Filters, register_schema
 from ..errors import AlreadyDone, NotFound
 from ..sync import bump_version, current_version
 from .days import today
@@ -279,41 +279,28 @@ class GoodsPassStore:
         :data:`~web.passes.model.STATES` (``expired`` includes issued passes past their
         window, ``issued`` excludes them); ``since_ms``/``until_ms``: issued in ``[since, until)``."""
         now = self._clock()
-        where: list[str] = []
-        args: list[Any] = []
+        f = Filters()
         if text:
-            where.append("(pass_id LIKE ? ESCAPE '\\' OR unit LIKE ? ESCAPE '\\' "
-                         "OR carrier_name LIKE ? ESCAPE '\\')")
-            args += [like_contains(text)] * 3
+            f.contains(text, "pass_id", "unit", "carrier_name")
         if unit:
-            where.append("unit = ?")
-            args.append(unit)
+            f.add("unit = ?", unit)
         if carrier:
-            where.append("carrier_name LIKE ? ESCAPE '\\'")
-            args.append(like_contains(carrier))
+            f.contains(carrier, "carrier_name")
         if state == "expired":
-            where.append("(state = 'expired' OR (state = 'issued' AND valid_until < ?))")
-            args.append(now)
+            f.add("(state = 'expired' OR (state = 'issued' AND valid_until < ?))", now)
         elif state == "issued":
-            where.append("state = 'issued' AND valid_until >= ?")
-            args.append(now)
+            f.add("state = 'issued' AND valid_until >= ?", now)
         elif state:
-            where.append("state = ?")
-            args.append(state)
+            f.add("state = ?", state)
         if kind:
-            where.append("kind = ?")
-            args.append(kind)
+            f.add("kind = ?", kind)
         if since_ms is not None:
-            where.append("issued_at >= ?")
-            args.append(since_ms)
+            f.add("issued_at >= ?", since_ms)
         if until_ms is not None:
-            where.append("issued_at < ?")
-            args.append(until_ms)
-        sql = f"SELECT {_COLS} FROM goods_passes"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY issued_at DESC, pass_id DESC LIMIT ?"
-        return [_row(r) for r in self._db.conn().execute(sql, (*args, max(1, min(limit, 5000))))]
+            f.add("issued_at < ?", until_ms)
+        sql = (f"SELECT {_COLS} FROM goods_passes{f.sql} "
+               "ORDER BY issued_at DESC, pass_id DESC LIMIT ?")
+        return [_row(r) for r in self._db.conn().execute(sql, (*f.args, max(1, min(limit, 5000))))]
 
     def valid_between(self, start_ms: int, end_ms: int) -> list[GoodsPass]:
         """Issued passes whose window overlaps ``[start_ms, end_ms]`` and has not ended at the

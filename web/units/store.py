@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import replace
 from typing import Callable, Iterable, Iterator
 
-from ..db import Database, like_contains, register_schema
+from ..db import Database, Filters, register_schema
 from ..errors import AlreadyDone, NotFound
 from .model import Resident, Unit
 
@@ -84,22 +84,15 @@ class UnitStore:
                vacant: bool | None = None, limit: int = 500) -> list[Unit]:
         """Units ordered by building then number; ``text`` matches the code or a resident's
         name or phone (substring)."""
-        where, args = [], []
+        f = Filters()
         if building:
-            where.append("building = ?")
-            args.append(building)
+            f.add("building = ?", building)
         if vacant is not None:
-            where.append("vacant = ?")
-            args.append(int(vacant))
+            f.add("vacant = ?", int(vacant))
         if text:
-            like = like_contains(text)
-            where.append("(code LIKE ? ESCAPE '\\' OR residents LIKE ? ESCAPE '\\')")
-            args += [like, like]
-        sql = f"SELECT {_COLS} FROM units"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY building, length(number), number LIMIT ?"
-        return [_row(r) for r in self._db.conn().execute(sql, (*args, limit))]
+            f.contains(text, "code", "residents")
+        sql = f"SELECT {_COLS} FROM units{f.sql} ORDER BY building, length(number), number LIMIT ?"
+        return [_row(r) for r in self._db.conn().execute(sql, (*f.args, limit))]
 
     def __iter__(self) -> Iterator[Unit]:
         return iter(self.search(limit=1_000_000))

@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Callable
 
-from ..db import Database, like_contains, register_schema
+from ..db import Database, Filters, register_schema
 from ..errors import AlreadyDone, NotFound
 from .model import VisitInput
 
@@ -234,26 +234,17 @@ class VisitStore:
                unit: str | None = None, text: str | None = None, limit: int = 200) -> list[Visit]:
         """Visits newest first, filtered by registration time, unit and a text in the name,
         plate or phone."""
-        where, args = [], []
+        f = Filters()
         if since_ms is not None:
-            where.append("registered_at >= ?")
-            args.append(since_ms)
+            f.add("registered_at >= ?", since_ms)
         if until_ms is not None:
-            where.append("registered_at < ?")
-            args.append(until_ms)
+            f.add("registered_at < ?", until_ms)
         if unit:
-            where.append("unit = ?")
-            args.append(unit)
+            f.add("unit = ?", unit)
         if text:
-            like = like_contains(text)
-            where.append("(name LIKE ? ESCAPE '\\' OR plate LIKE ? ESCAPE '\\' "
-                         "OR phone LIKE ? ESCAPE '\\')")
-            args += [like, like, like]
-        sql = f"SELECT {_COLS} FROM visits"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id DESC LIMIT ?"
-        return [_visit(r) for r in self._db.conn().execute(sql, (*args, limit))]
+            f.contains(text, "name", "plate", "phone")
+        sql = f"SELECT {_COLS} FROM visits{f.sql} ORDER BY id DESC LIMIT ?"
+        return [_visit(r) for r in self._db.conn().execute(sql, (*f.args, limit))]
 
     def for_invite(self, invite_id: str) -> list[Visit]:
         rows = self._db.conn().execute(f"SELECT {_COLS} FROM visits WHERE invite_id = ? "
